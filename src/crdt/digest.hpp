@@ -1,0 +1,43 @@
+// Per-owner digests: what anti-entropy compares before shipping records.
+//
+// An owner's digest is its version-vector entry (highest HLC held), a record count, and a
+// 128-bit set hash: the sum, mod 2^128, of a BLAKE2b hash of each record's (key, HLC,
+// tombstone). A sum is order-independent and updates in O(1) when one record replaces another.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "crdt/record.hpp"
+
+namespace weft::crdt {
+
+struct SetHash {
+  unsigned __int128 value = 0;
+  SetHash& operator+=(SetHash o) { value += o.value; return *this; }
+  SetHash& operator-=(SetHash o) { value -= o.value; return *this; }
+  bool operator==(const SetHash&) const = default;
+};
+
+SetHash record_hash(const Record& record);
+
+struct OwnerDigest {
+  Hlc max;
+  uint64_t count = 0;
+  SetHash hash;
+  bool operator==(const OwnerDigest&) const = default;
+};
+
+using Digest = std::map<OwnerId, OwnerDigest>;
+
+// The (key, HLC) list of one owner's records: sent when digests alone cannot tell which
+// records a peer lacks (it holds an older version of something, or lost something).
+struct OwnerSummary {
+  OwnerId owner{};
+  std::vector<std::tuple<Kind, std::string, Hlc>> entries;  // sorted by (kind, name)
+};
+
+}  // namespace weft::crdt

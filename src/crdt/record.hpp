@@ -1,0 +1,57 @@
+// A record is one replicated fact, keyed by (owner, kind, name), written only by its owner
+// and signed by the owner's Ed25519 key over its canonical form. The value is kept as the
+// bytes of a Cap'n Proto value struct (values.hpp), so what is signed is what travels.
+#pragma once
+
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+
+#include "crdt/hlc.hpp"
+
+namespace weft::crdt {
+
+// Numbering matches schema/records.capnp's Kind.
+enum class Kind : uint16_t {
+  machine = 0,
+  subnet_claim = 1,
+  endpoint_candidates = 2,
+  observed_endpoints = 3,
+  container_lease = 4,
+  service_instance = 5,
+  access_session = 6,
+};
+inline constexpr uint16_t kKindCount = 7;
+const char* kind_name(Kind kind);
+
+// The owner's Ed25519 public key doubles as the machine id.
+using OwnerId = std::array<uint8_t, 32>;
+using Signature = std::array<uint8_t, 64>;
+
+// Owner first, so one owner's records are a contiguous range of an ordered map.
+struct RecordKey {
+  OwnerId owner{};
+  Kind kind = Kind::machine;
+  std::string name;
+  auto operator<=>(const RecordKey&) const = default;
+};
+
+struct Record {
+  RecordKey key;
+  Hlc hlc;
+  bool tombstone = false;
+  std::string value;  // empty for tombstones
+  Signature signature{};
+  bool operator==(const Record&) const = default;
+};
+
+// The exact bytes a signature covers: a domain tag, then key, HLC, tombstone flag and value,
+// each length-prefixed so no two different records share a canonical form.
+std::string canonical_bytes(const Record& record);
+
+// Names are bounded so one record cannot bloat every member's state.
+inline constexpr size_t kMaxNameBytes = 253;
+inline constexpr size_t kMaxValueBytes = 16 * 1024;
+
+}  // namespace weft::crdt

@@ -1,0 +1,97 @@
+#include "crdt/replica.hpp"
+
+#include <stdexcept>
+
+namespace weft::crdt {
+
+Replica::Replica(const SigningKey& key, ReplicaOptions options, Hlc clock_start)
+    : key_(key),
+      options_(options),
+      clock_(options.max_drift_ms, clock_start),
+      state_(options.gc_horizon_ms) {}
+
+size_t Replica::restore(std::span<const Record> records, uint64_t now_ms) {
+  size_t refused = 0;
+  for (const Record& r : records) {
+    // Our own clock may have been set back since these were written: move past them all.
+    if (r.hlc > clock_.last()) clock_ = HlcClock(options_.max_drift_ms, r.hlc);
+    if (state_.merge(r, now_ms) != MergeResult::accepted) ++refused;
+  }
+  return refused;
+}
+
+Record Replica::sign_and_apply(Record record, uint64_t now_ms) {
+  record.key.owner = id();
+  record.hlc = clock_.now(now_ms);
+  key_.sign(record);
+  if (state_.merge(record, now_ms) != MergeResult::accepted)
+    throw std::logic_error("own record refused by merge: invalid value for its kind");
+  changes_.push_back(Change{record.key, record});
+  return record;
+}
+
+Record Replica::put(Kind kind, std::string name, std::string value, uint64_t now_ms) {
+  Record r;
+  r.key = RecordKey{id(), kind, std::move(name)};
+  r.value = std::move(value);
+  return sign_and_apply(std::move(r), now_ms);
+}
+
+std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_t now_ms) {
+  const Record* held = state_.find(RecordKey{id(), kind, name});
+  if (!held || held->tombstone) return std::nullopt;
+  Record r;
+  r.key = held->key;
+  r.tombstone = true;
+  return sign_and_apply(std::move(r), now_ms);
+}
+
+MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
+                                 std::vector<Record>& corrections) {
+  if (clock_.too_far_ahead(record.hlc, now_ms)) return MergeResult::too_far_ahead;
+  if (record.key.owner == id()) {
+    const Record* held = state_.find(record.key);
+    if (held && held->hlc >= record.hlc) return held->hlc == record.hlc && *held == record
+                                                    ? MergeResult::duplicate
+                                                    : MergeResult::stale;
+    if (!verify(record)) return MergeResult::bad_signature;
+    // A version in our name we never wrote or no longer hold: restate what we hold, newer.
+    clock_.observe(record.hlc, now_ms);
+    Record fix;
+    fix.key = record.key;
+    if (held && !held->tombstone) fix.value = held->value;
+    else fix.tombstone = true;
+    corrections.push_back(sign_and_apply(std::move(fix), now_ms));
+    return MergeResult::own_record;
+  }
+  MergeResult result = state_.merge(record, now_ms);
+  if (result == MergeResult::accepted) {
+    clock_.observe(record.hlc, now_ms);
+    changes_.push_back(Change{record.key, record});
+  }
+  return result;
+}
+
+std::vector<Record> Replica::receive(std::span<const Record> records, uint64_t now_ms) {
+  std::vector<Record> corrections;
+  for (const Record& r : records) ++counts_[static_cast<size_t>(receive_one(r, now_ms, corrections))];
+  return corrections;
+}
+
+size_t Replica::collect_garbage(uint64_t now_ms) {
+  auto removed = state_.collect_garbage(now_ms);
+  for (auto& key : removed) changes_.push_back(Change{std::move(key), std::nullopt});
+  return removed.size();
+}
+
+bool Replica::adopt_if_stale(bool peer_fresh, uint64_t now_ms) {
+  if (!peer_fresh || fresh(now_ms)) return false;
+  for (auto& key : state_.drop_all_except(id())) changes_.push_back(Change{std::move(key), std::nullopt});
+  return true;
+}
+
+void Replica::exchange_completed(bool peer_fresh, uint64_t now_ms) {
+  if (peer_fresh || !fresh(now_ms)) last_exchange_ms_ = now_ms;
+}
+
+}  // namespace weft::crdt

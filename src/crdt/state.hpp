@@ -1,0 +1,92 @@
+// ClusterState: the merged set of signed records one machine holds, with per-owner digests
+// kept current on every change. Pure: no clock (callers pass now_ms), no I/O.
+//
+// Merge per key: the highest HLC wins; an equal HLC with different content (an owner that
+// signed two versions at one timestamp) is settled by the larger signature, so every replica
+// picks the same one. A record is merged only when its value is well-formed for its kind and
+// its signature verifies against its owner; the checks run only for records that would win,
+// so duplicates cost a map lookup, not a signature check.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <vector>
+
+#include "crdt/digest.hpp"
+#include "crdt/record.hpp"
+
+namespace weft::crdt {
+
+enum class MergeResult : uint8_t {
+  accepted,         // new key or newer version: state changed
+  duplicate,        // already held
+  stale,            // an older version than held
+  bad_signature,    // signature does not verify against the owner: dropped
+  malformed,        // value not well-formed for its kind, or oversized: dropped
+  expired,          // a tombstone older than the GC horizon: nothing to delete any more
+  too_far_ahead,    // HLC beyond our clock's drift bound (Replica): held back
+  own_record,       // a record in our name we do not hold (Replica): answered with a correction
+};
+inline constexpr size_t kMergeResultCount = 8;
+const char* merge_result_name(MergeResult result);
+
+class ClusterState {
+ public:
+  explicit ClusterState(uint64_t gc_horizon_ms) : gc_horizon_ms_(gc_horizon_ms) {}
+
+  MergeResult merge(const Record& record, uint64_t now_ms);
+  // Test-only switch: merge keeps the first version seen instead of the highest HLC. Exists so
+  // property tests and the simulator can show they catch a broken merge rule.
+  void set_broken_merge_for_tests(bool broken) { broken_merge_ = broken; }
+
+  const Record* find(const RecordKey& key) const;
+  size_t size() const { return records_.size(); }
+  uint64_t gc_horizon_ms() const { return gc_horizon_ms_; }
+
+  // All records in key order, or one owner's records.
+  void for_each(const std::function<void(const Record&)>& fn) const;
+  void for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const;
+
+  // Removes tombstones whose HLC is older than now - horizon; returns their keys.
+  std::vector<RecordKey> collect_garbage(uint64_t now_ms);
+  // Removes every record not owned by `keep`; returns the removed keys.
+  std::vector<RecordKey> drop_all_except(const OwnerId& keep);
+
+  const Digest& digest() const { return digest_; }
+  OwnerSummary summary(const OwnerId& owner) const;
+
+  // What a peer with digest `peer` lacks. Owners where the digest alone cannot tell (the peer
+  // holds an older version of a record, or has holes) are listed in `ambiguous`: answer those
+  // with delta_for(summary) once the peer's summary is known.
+  struct DeltaPlan {
+    std::vector<Record> records;
+    std::vector<OwnerId> ambiguous;
+  };
+  DeltaPlan delta_for(const Digest& peer) const;
+  // Exactly the records of summary.owner that the peer lacks or holds an older version of.
+  std::vector<Record> delta_for(const OwnerSummary& peer) const;
+  // Keys in the peer's summary that we lack or hold an older version of.
+  std::vector<RecordKey> wanted_from(const OwnerSummary& peer) const;
+
+ private:
+  struct Entry {
+    Record record;
+    SetHash hash;
+  };
+  using Map = std::map<RecordKey, Entry>;
+  std::pair<Map::const_iterator, Map::const_iterator> owner_range(const OwnerId& owner) const;
+  void erase(Map::iterator it);
+  void recompute_max(const OwnerId& owner);
+  bool expired_tombstone(const Record& record, uint64_t now_ms) const {
+    return record.tombstone && record.hlc.millis() + gc_horizon_ms_ < now_ms;
+  }
+
+  uint64_t gc_horizon_ms_;
+  bool broken_merge_ = false;
+  Map records_;
+  Digest digest_;
+};
+
+}  // namespace weft::crdt

@@ -1,0 +1,105 @@
+#include "crdt/subnet.hpp"
+
+#include <set>
+#include <vector>
+
+#include "crdt/values.hpp"
+
+namespace weft::crdt {
+
+namespace {
+
+// Live claims: (subnet, hlc, owner) for every non-tombstoned claim record.
+template <typename Fn>
+void for_each_claim(const ClusterState& state, Fn&& fn) {
+  state.for_each([&](const Record& r) {
+    if (r.key.kind != Kind::subnet_claim || r.tombstone) return;
+    if (auto v = decode_subnet_claim(r.value)) fn(v->subnet, r);
+  });
+}
+
+bool beats(const Hlc& hlc, const OwnerId& owner, const SubnetHolder& holder) {
+  return std::tie(hlc, owner) < std::tie(holder.claimed, holder.owner);
+}
+
+}  // namespace
+
+std::map<Ipv4Net, SubnetHolder> subnet_holders(const ClusterState& state) {
+  std::map<Ipv4Net, SubnetHolder> holders;
+  for_each_claim(state, [&](const Ipv4Net& subnet, const Record& r) {
+    auto [it, inserted] = holders.try_emplace(subnet, SubnetHolder{r.key.owner, r.hlc});
+    if (!inserted && beats(r.hlc, r.key.owner, it->second)) it->second = SubnetHolder{r.key.owner, r.hlc};
+  });
+  return holders;
+}
+
+std::optional<Ipv4Net> subnet_of(const ClusterState& state, const OwnerId& owner) {
+  for (const auto& [subnet, holder] : subnet_holders(state))
+    if (holder.owner == owner) return subnet;
+  return std::nullopt;
+}
+
+bool lease_is_valid(const ClusterState& state, const Record& lease) {
+  if (lease.key.kind != Kind::container_lease || lease.tombstone) return false;
+  auto v = decode_container_lease(lease.value);
+  if (!v) return false;
+  auto subnet = subnet_of(state, lease.key.owner);
+  uint32_t host = v->address.value & 0xff;
+  return subnet && subnet->contains(v->address) && host >= 2 && host <= 254;
+}
+
+SubnetClaimer::Outcome SubnetClaimer::settle(Replica& replica, uint64_t now_ms) const {
+  auto holders = subnet_holders(replica.state());
+  std::optional<Ipv4Net> keep;
+  std::vector<Ipv4Net> drop;
+  for_each_claim(replica.state(), [&](const Ipv4Net& subnet, const Record& r) {
+    if (r.key.owner != replica.id()) return;
+    bool wins = holders.at(subnet).owner == replica.id() && network_.contains(subnet);
+    if (wins && !keep) keep = subnet;
+    else drop.push_back(subnet);
+  });
+  for (const auto& subnet : drop) replica.erase(Kind::subnet_claim, subnet_claim_name(subnet), now_ms);
+  if (keep) return Outcome{Status::holding, keep};
+
+  if (network_.prefix > 24) return Outcome{Status::exhausted, std::nullopt};
+  uint64_t count = uint64_t{1} << (24 - network_.prefix);
+  // Start from a point derived from the machine id: concurrent joiners spread out.
+  const OwnerId& id = replica.id();
+  uint64_t start = (uint64_t{id[0]} << 24 | uint64_t{id[1]} << 16 | uint64_t{id[2]} << 8 | id[3]) % count;
+  for (uint64_t i = 0; i < count; ++i) {
+    Ipv4Net candidate{Ipv4{network_.base.value + static_cast<uint32_t>(((start + i) % count) << 8)}, 24};
+    if (holders.count(candidate)) continue;
+    replica.put(Kind::subnet_claim, subnet_claim_name(candidate), encode_value(SubnetClaimValue{candidate}),
+                now_ms);
+    return Outcome{Status::claimed, candidate};
+  }
+  return Outcome{Status::exhausted, std::nullopt};
+}
+
+std::optional<Ipv4Net> SubnetClaimer::confirmed(const Replica& replica, bool synced) const {
+  if (!synced) return std::nullopt;
+  auto subnet = subnet_of(replica.state(), replica.id());
+  if (subnet && !network_.contains(*subnet)) return std::nullopt;
+  return subnet;
+}
+
+std::optional<Record> SubnetClaimer::lease(Replica& replica, bool synced,
+                                           const std::string& container_id,
+                                           const std::string& container_name, uint64_t now_ms) const {
+  auto subnet = confirmed(replica, synced);
+  if (!subnet) return std::nullopt;
+  std::set<uint32_t> used;
+  replica.state().for_owner(replica.id(), [&](const Record& r) {
+    if (r.key.kind != Kind::container_lease || r.tombstone) return;
+    if (auto v = decode_container_lease(r.value)) used.insert(v->address.value);
+  });
+  for (uint32_t host = 2; host <= 254; ++host) {
+    Ipv4 address{subnet->base.value + host};
+    if (used.count(address.value)) continue;
+    return replica.put(Kind::container_lease, container_lease_name(address),
+                       encode_value(ContainerLeaseValue{address, container_id, container_name}), now_ms);
+  }
+  return std::nullopt;
+}
+
+}  // namespace weft::crdt

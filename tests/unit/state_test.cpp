@@ -1,0 +1,195 @@
+#include <gtest/gtest.h>
+
+#include "crdt/anti_entropy.hpp"
+#include "crdt/replica.hpp"
+#include "support/keys.hpp"
+
+using namespace weft;
+using namespace weft::crdt;
+
+namespace {
+
+constexpr uint64_t kDay = 24ull * 3600 * 1000;
+constexpr uint64_t kT0 = 1'700'000'000'000;  // a plausible unix-ms "now"
+
+// The digest recomputed from scratch: what the incremental one must equal.
+Digest recomputed(const ClusterState& state) {
+  Digest d;
+  state.for_each([&](const Record& r) {
+    auto& o = d[r.key.owner];
+    ++o.count;
+    o.hash += record_hash(r);
+    o.max = std::max(o.max, r.hlc);
+  });
+  return d;
+}
+
+}  // namespace
+
+TEST(ClusterState, HighestHlcWins) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  Record v1 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  Record v2 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.3"), kT0 + 1);
+  EXPECT_TRUE(b.receive(std::vector{v2}, kT0).empty());
+  b.receive(std::vector{v1}, kT0);
+  EXPECT_EQ(b.state().find(v1.key)->value, v2.value);
+  EXPECT_EQ(b.count(MergeResult::accepted), 1u);
+  EXPECT_EQ(b.count(MergeResult::stale), 1u);
+  b.receive(std::vector{v2}, kT0);
+  EXPECT_EQ(b.count(MergeResult::duplicate), 1u);
+}
+
+TEST(ClusterState, ForgedAndTamperedRecordsAreCountedNeverMerged) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  auto mallory = test::test_key(9);
+  Record good = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+
+  Record forged = good;  // mallory signs a record in a's name
+  mallory.sign(forged);
+  Record altered = good;
+  altered.value = test::service_value("api", "10.210.9.9");
+  Record bumped = good;  // a replayed record with a raised HLC to win the merge
+  bumped.hlc = Hlc{good.hlc.raw + 100};
+  b.receive(std::vector{forged, altered, bumped}, kT0);
+  EXPECT_EQ(b.count(MergeResult::bad_signature), 3u);
+  EXPECT_EQ(b.state().size(), 0u);
+  b.receive(std::vector{good}, kT0);
+  EXPECT_EQ(b.state().size(), 1u);
+}
+
+TEST(ClusterState, SignedButMalformedValuesAreRefused) {
+  auto key = test::test_key(1);
+  auto b = test::test_replica(2);
+  Record r;
+  r.key = RecordKey{key.public_key(), Kind::container_lease, "10.210.1.2"};
+  r.hlc = Hlc::make(kT0, 0);
+  r.value = "not a cap'n proto message";
+  key.sign(r);
+  b.receive(std::vector{r}, kT0);
+  EXPECT_EQ(b.count(MergeResult::malformed), 1u);
+  EXPECT_EQ(b.state().size(), 0u);
+}
+
+TEST(ClusterState, RecordsTooFarInTheFutureAreHeldBack) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  Record r = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0 + 120'000);
+  b.receive(std::vector{r}, kT0);
+  EXPECT_EQ(b.count(MergeResult::too_far_ahead), 1u);
+  EXPECT_EQ(b.state().size(), 0u);
+  b.receive(std::vector{r}, kT0 + 61'000);  // our clock caught up: within the 60 s bound now
+  EXPECT_EQ(b.state().size(), 1u);
+}
+
+TEST(ClusterState, DigestIsMaintainedIncrementally) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  for (int i = 0; i < 20; ++i)
+    a.put(Kind::service_instance, "s" + std::to_string(i % 7), test::service_value("s", "10.210.1.2"), kT0 + i);
+  a.erase(Kind::service_instance, "s3", kT0 + 30);
+  b.put(Kind::service_instance, "x", test::service_value("x", "10.210.2.2"), kT0);
+  exchange(a, b, kT0 + 40);
+  EXPECT_EQ(a.state().digest(), recomputed(a.state()));
+  EXPECT_EQ(b.state().digest(), recomputed(b.state()));
+  EXPECT_EQ(a.state().digest(), b.state().digest());
+  a.collect_garbage(kT0 + 8 * kDay);
+  EXPECT_EQ(a.state().digest(), recomputed(a.state()));
+}
+
+TEST(ClusterState, TombstonesDeleteAndAreCollectedAfterTheHorizon) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  Record live = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  b.receive(std::vector{live}, kT0);
+  Record tomb = *a.erase(Kind::service_instance, "api", kT0 + 10);
+  EXPECT_FALSE(a.erase(Kind::service_instance, "api", kT0 + 11));  // already deleted
+  b.receive(std::vector{tomb}, kT0 + 10);
+  EXPECT_TRUE(b.state().find(live.key)->tombstone);
+  EXPECT_EQ(b.collect_garbage(kT0 + kDay), 0u);  // within the 7-day horizon: kept
+  EXPECT_EQ(b.collect_garbage(kT0 + 8 * kDay), 1u);
+  EXPECT_EQ(b.state().find(live.key), nullptr);
+  // An expired tombstone offered again is not re-added.
+  b.receive(std::vector{tomb}, kT0 + 8 * kDay);
+  EXPECT_EQ(b.count(MergeResult::expired), 1u);
+  EXPECT_EQ(b.state().size(), 0u);
+}
+
+// The resurrection scenario of design.md section 3: a deleted, GC'd record must not come back
+// from a machine that was away longer than the horizon.
+TEST(ClusterState, DeletedRecordDoesNotComeBackFromAMachineAwayLongerThanTheHorizon) {
+  ReplicaOptions opts;
+  opts.gc_horizon_ms = kDay;
+  auto a = test::test_replica(1, opts);  // owner of the record
+  auto b = test::test_replica(2, opts);  // stays in the cluster
+  auto c = test::test_replica(3, opts);  // goes away
+  a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  exchange(a, b, kT0 + 1);
+  exchange(c, b, kT0 + 2);
+  RecordKey key{a.id(), Kind::service_instance, "api"};
+  ASSERT_TRUE(c.state().find(key));
+
+  // c leaves. a deletes; a and b sync and, a horizon later, collect the tombstone.
+  a.erase(Kind::service_instance, "api", kT0 + 1000);
+  uint64_t t = kT0 + 1000;
+  for (int day = 0; day < 3; ++day) {
+    t += kDay / 2;
+    exchange(a, b, t);
+    a.collect_garbage(t);
+    b.collect_garbage(t);
+  }
+  ASSERT_EQ(b.state().find(key), nullptr);
+  ASSERT_FALSE(c.fresh(t));
+
+  // c comes back holding the live record, and syncs with b first.
+  exchange(c, b, t + 1);
+  EXPECT_EQ(b.state().find(key), nullptr);
+  EXPECT_EQ(c.state().find(key), nullptr);
+  exchange(a, c, t + 2);
+  EXPECT_EQ(a.state().find(key), nullptr);
+  EXPECT_EQ(a.state().digest(), b.state().digest());
+  EXPECT_EQ(c.state().digest(), b.state().digest());
+}
+
+TEST(ClusterState, OwnerAnswersAResurrectedRecordInItsNameWithACorrection) {
+  ReplicaOptions opts;
+  opts.gc_horizon_ms = kDay;
+  auto a = test::test_replica(1, opts);
+  auto b = test::test_replica(2, opts);
+  Record live = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  a.erase(Kind::service_instance, "api", kT0 + 1);
+  a.collect_garbage(kT0 + 2 * kDay);
+  ASSERT_EQ(a.state().find(live.key), nullptr);
+  // b never saw the delete; it offers the live record back to its owner.
+  b.receive(std::vector{live}, kT0 + 2 * kDay);
+  auto corrections = a.receive(std::vector{live}, kT0 + 2 * kDay);
+  ASSERT_EQ(corrections.size(), 1u);
+  EXPECT_TRUE(corrections[0].tombstone);
+  EXPECT_GT(corrections[0].hlc, live.hlc);
+  EXPECT_EQ(a.count(MergeResult::own_record), 1u);
+  b.receive(corrections, kT0 + 2 * kDay);
+  EXPECT_TRUE(b.state().find(live.key)->tombstone);
+}
+
+TEST(Replica, ChangesAreReportedForPersistence) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  Record r = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  auto changes = a.take_changes();
+  ASSERT_EQ(changes.size(), 1u);
+  EXPECT_EQ(*changes[0].record, r);
+  EXPECT_TRUE(a.take_changes().empty());
+  b.receive(std::vector{r, r}, kT0);
+  EXPECT_EQ(b.take_changes().size(), 1u);  // the duplicate changed nothing
+}
+
+TEST(Replica, BrokenMergeSwitchIsObservable) {
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2);
+  b.state_for_tests().set_broken_merge_for_tests(true);
+  Record v1 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  Record v2 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.3"), kT0 + 1);
+  b.receive(std::vector{v1, v2}, kT0 + 2);
+  EXPECT_EQ(b.state().find(v1.key)->value, v1.value);  // the bug: first seen wins
+}
