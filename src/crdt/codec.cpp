@@ -38,8 +38,8 @@ std::optional<Record> read(schema::SignedRecord::Reader in) {
   auto signature = in.getSignature();
   auto name = in.getName();
   auto value = in.getValue();
-  if (owner.size() != 32 || signature.size() != 64 || name.size() > kMaxNameBytes ||
-      value.size() > kMaxValueBytes)
+  if (owner.size() != 32 || signature.size() != 64 || value.size() > kMaxValueBytes ||
+      !valid_name(std::string_view(name.cStr(), name.size())))
     return std::nullopt;
   Record record;
   record.key.kind = static_cast<Kind>(kind);

@@ -15,6 +15,13 @@ const char* kind_name(Kind kind) {
   return "unknown";
 }
 
+bool valid_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxNameBytes) return false;
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
 static void put_u64(std::string& out, uint64_t v) {
   for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(v >> shift));
 }

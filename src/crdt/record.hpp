@@ -7,6 +7,7 @@
 #include <compare>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "crdt/hlc.hpp"
 
@@ -53,5 +54,9 @@ std::string canonical_bytes(const Record& record);
 // Names are bounded so one record cannot bloat every member's state.
 inline constexpr size_t kMaxNameBytes = 253;
 inline constexpr size_t kMaxValueBytes = 16 * 1024;
+
+// A record name is 1..kMaxNameBytes bytes with no control characters (no NUL: names travel
+// as Cap'n Proto Text and end up in DNS answers and logs).
+bool valid_name(std::string_view name);
 
 }  // namespace weft::crdt

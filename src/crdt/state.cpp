@@ -20,7 +20,7 @@ const char* merge_result_name(MergeResult result) {
 }
 
 MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
-  if (record.key.name.size() > kMaxNameBytes || record.value.size() > kMaxValueBytes ||
+  if (!valid_name(record.key.name) || record.value.size() > kMaxValueBytes ||
       static_cast<uint16_t>(record.key.kind) >= kKindCount)
     return MergeResult::malformed;
   auto it = records_.find(record.key);
@@ -63,10 +63,9 @@ void ClusterState::for_each(const std::function<void(const Record&)>& fn) const 
 
 std::pair<ClusterState::Map::const_iterator, ClusterState::Map::const_iterator>
 ClusterState::owner_range(const OwnerId& owner) const {
-  auto first = records_.lower_bound(RecordKey{owner, Kind::machine, {}});
-  auto last = first;
-  while (last != records_.end() && last->first.owner == owner) ++last;
-  return {first, last};
+  // Kind 0xffff sorts after every real kind: the end of this owner's range.
+  return {records_.lower_bound(RecordKey{owner, Kind::machine, {}}),
+          records_.lower_bound(RecordKey{owner, static_cast<Kind>(0xffff), {}})};
 }
 
 void ClusterState::for_owner(const OwnerId& owner,
@@ -128,13 +127,13 @@ ClusterState::DeltaPlan ClusterState::delta_for(const Digest& peer) const {
   DeltaPlan plan;
   for (const auto& [owner, ours] : digest_) {
     auto theirs = peer.find(owner);
+    if (theirs != peer.end() && theirs->second == ours) continue;
     auto [first, last] = owner_range(owner);
     if (theirs == peer.end()) {
       for (auto it = first; it != last; ++it) plan.records.push_back(it->second.record);
       continue;
     }
     const OwnerDigest& p = theirs->second;
-    if (p == ours) continue;
     // Does the peer hold exactly our records up to its newest? Then it lacks just the newer ones.
     uint64_t count = 0;
     SetHash prefix;

@@ -64,7 +64,12 @@ Endpoint get_endpoint(schema::Endpoint::Reader in) {
   return Endpoint{std::string(in.getIp().cStr(), in.getIp().size()), in.getPort()};
 }
 
-std::string text(capnp::Text::Reader t) { return std::string(t.cStr(), t.size()); }
+// Text fields end up in DNS answers, firewall rules and logs: no embedded NUL.
+std::string text(capnp::Text::Reader t) {
+  std::string out(t.cStr(), t.size());
+  KJ_REQUIRE(out.find('\0') == std::string::npos, "NUL inside a text field");
+  return out;
+}
 
 }  // namespace
 
