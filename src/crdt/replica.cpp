@@ -47,7 +47,7 @@ std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_
 }
 
 MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
-                                 std::vector<Record>& corrections) {
+                                 std::vector<Record>& corrections, std::vector<Record>* accepted) {
   if (clock_.too_far_ahead(record.hlc, now_ms)) return MergeResult::too_far_ahead;
   if (record.key.owner == id()) {
     const Record* held = state_.find(record.key);
@@ -68,13 +68,16 @@ MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
   if (result == MergeResult::accepted) {
     clock_.observe(record.hlc, now_ms);
     changes_.push_back(Change{record.key, record});
+    if (accepted) accepted->push_back(record);
   }
   return result;
 }
 
-std::vector<Record> Replica::receive(std::span<const Record> records, uint64_t now_ms) {
+std::vector<Record> Replica::receive(std::span<const Record> records, uint64_t now_ms,
+                                     std::vector<Record>* accepted) {
   std::vector<Record> corrections;
-  for (const Record& r : records) ++counts_[static_cast<size_t>(receive_one(r, now_ms, corrections))];
+  for (const Record& r : records)
+    ++counts_[static_cast<size_t>(receive_one(r, now_ms, corrections, accepted))];
   return corrections;
 }
 

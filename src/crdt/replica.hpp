@@ -58,8 +58,10 @@ class Replica {
   std::optional<Record> erase(Kind kind, const std::string& name, uint64_t now_ms);
 
   // Others' records (gossip or sync). Records in our own name that we do not hold are answered
-  // with corrections, returned here for dissemination (and already applied).
-  std::vector<Record> receive(std::span<const Record> records, uint64_t now_ms);
+  // with corrections, returned here for dissemination (and already applied). Records that
+  // changed the state are appended to `accepted` when given (to gossip them on).
+  std::vector<Record> receive(std::span<const Record> records, uint64_t now_ms,
+                              std::vector<Record>* accepted = nullptr);
 
   // Tombstone GC; removals become pending changes.
   size_t collect_garbage(uint64_t now_ms);
@@ -81,7 +83,8 @@ class Replica {
   uint64_t count(MergeResult result) const { return counts_[static_cast<size_t>(result)]; }
 
  private:
-  MergeResult receive_one(const Record& record, uint64_t now_ms, std::vector<Record>& corrections);
+  MergeResult receive_one(const Record& record, uint64_t now_ms, std::vector<Record>& corrections,
+                          std::vector<Record>* accepted);
   Record sign_and_apply(Record record, uint64_t now_ms);
 
   SigningKey key_;

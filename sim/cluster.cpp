@@ -1,0 +1,163 @@
+#include "sim/cluster.hpp"
+
+#include <cstring>
+
+namespace weft::sim {
+
+using gossip::MemberState;
+
+SimCluster::SimCluster(uint64_t seed, gossip::GossipConfig gossip, NetworkConfig net, crdt::ReplicaOptions replica)
+    : gossip_(gossip), net_(net), replica_options_(replica), rng_(seed) {}
+
+size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
+  size_t i = nodes_.size();
+  crdt::SigningSeed key_seed;
+  for (size_t b = 0; b < key_seed.size(); b += 8) {
+    uint64_t v = rng_.next();
+    std::memcpy(key_seed.data() + b, &v, 8);
+  }
+  Node node;
+  node.key = std::make_unique<crdt::SigningKey>(crdt::SigningKey::from_seed(key_seed));
+  node.replica = std::make_unique<crdt::Replica>(*node.key, replica_options_);
+  node.address = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":51821";
+  by_address_[node.address] = i;
+  nodes_.push_back(std::move(node));
+  start_node(i, seeds);
+  return i;
+}
+
+void SimCluster::start_node(size_t i, const std::vector<size_t>& seeds) {
+  Node& n = nodes_[i];
+  uint64_t incarnation = n.membership ? n.membership->self().incarnation + 1 : 0;
+  n.membership = std::make_unique<gossip::Membership>(n.replica->id(), "node" + std::to_string(i), n.address,
+                                                      incarnation, gossip_, rng_.next(), *n.replica);
+  n.up = true;
+  ++n.epoch;
+  n.wakeup_at = UINT64_MAX;
+  std::vector<std::string> seed_addresses;
+  for (size_t s : seeds) seed_addresses.push_back(nodes_.at(s).address);
+  gossip::Effects fx;
+  n.membership->join(seed_addresses, now_, fx);
+  flush(i, fx);
+  schedule_wakeup(i);
+}
+
+void SimCluster::crash(size_t i) {
+  nodes_.at(i).up = false;
+  ++nodes_[i].epoch;
+}
+
+void SimCluster::restart(size_t i, const std::vector<size_t>& seeds) { start_node(i, seeds); }
+
+void SimCluster::leave(size_t i) {
+  gossip::Effects fx;
+  nodes_.at(i).membership->leave(now_, fx);
+  flush(i, fx);
+}
+
+void SimCluster::partition(const std::vector<size_t>& a, const std::vector<size_t>& b) {
+  for (size_t x : a)
+    for (size_t y : b) {
+      cuts_.insert({x, y});
+      cuts_.insert({y, x});
+    }
+}
+
+void SimCluster::write(size_t i, crdt::Kind kind, const std::string& name, std::string value) {
+  auto r = nodes_.at(i).replica->put(kind, name, std::move(value), now_);
+  nodes_[i].membership->publish({r});
+}
+
+void SimCluster::flush(size_t from, gossip::Effects& fx) {
+  for (auto& out : fx.out) {
+    ++messages_sent_;
+    auto it = by_address_.find(out.to);
+    if (it == by_address_.end()) continue;
+    bool stream = gossip::is_stream(out.message);
+    if (!stream && net_.loss > 0 && rng_.unit() < net_.loss) {
+      ++messages_lost_;
+      continue;
+    }
+    uint64_t delay = net_.latency_ms + (net_.jitter_ms ? rng_.below(net_.jitter_ms + 1) : 0);
+    uint64_t order = order_++;
+    payloads_.emplace(order, std::move(out.message));
+    events_.push(Event{now_ + delay, order, it->second, nodes_[it->second].epoch, from, true});
+  }
+  fx.out.clear();
+}
+
+void SimCluster::schedule_wakeup(size_t i) {
+  Node& n = nodes_[i];
+  if (!n.up) return;
+  uint64_t at = std::max(now_, n.membership->next_wakeup());
+  if (at == n.wakeup_at) return;  // already scheduled
+  n.wakeup_at = at;
+  events_.push(Event{at, order_++, i, n.epoch, i, false});
+}
+
+void SimCluster::step(const Event& e) {
+  now_ = e.at;
+  Node& n = nodes_[e.node];
+  std::optional<gossip::Message> message;
+  if (e.message) {
+    auto it = payloads_.find(e.order);
+    message = std::move(it->second);
+    payloads_.erase(it);
+  }
+  if (!n.up || e.epoch != n.epoch) return;
+  gossip::Effects fx;
+  if (message) {
+    if (cuts_.count({e.from, e.node})) {  // (a crashed sender's in-flight packets still arrive)
+      ++messages_lost_;
+      return;
+    }
+    trace_hash_ = (trace_hash_ ^ (e.at * 1315423911u + e.from * 2654435761u + e.node)) * 0x100000001b3ull;
+    n.membership->on_message(nodes_[e.from].address, *message, now_, fx);
+  } else {
+    if (e.at != n.wakeup_at) return;  // superseded by an earlier wakeup
+    n.wakeup_at = UINT64_MAX;
+    if (n.membership->next_wakeup() <= now_) n.membership->tick(now_, fx);
+  }
+  flush(e.node, fx);
+  schedule_wakeup(e.node);
+}
+
+void SimCluster::run_until_time(uint64_t t) {
+  while (!events_.empty() && events_.top().at <= t) {
+    Event e = events_.top();
+    events_.pop();
+    step(e);
+  }
+  now_ = std::max(now_, t);
+}
+
+bool SimCluster::run_until(const std::function<bool()>& pred, uint64_t limit_ms) {
+  uint64_t end = now_ + limit_ms;
+  if (pred()) return true;
+  while (!events_.empty() && events_.top().at <= end) {
+    Event e = events_.top();
+    events_.pop();
+    step(e);
+    if (pred()) return true;
+  }
+  now_ = std::max(now_, end);
+  return pred();
+}
+
+std::optional<MemberState> SimCluster::view(size_t viewer, size_t subject) const {
+  const auto& members = nodes_.at(viewer).membership->members();
+  auto it = members.find(nodes_.at(subject).replica->id());
+  if (it == members.end()) return std::nullopt;
+  return it->second.state;
+}
+
+bool SimCluster::all_see(const std::vector<size_t>& subjects, MemberState state) const {
+  for (size_t v = 0; v < nodes_.size(); ++v) {
+    if (!nodes_[v].up) continue;
+    for (size_t s : subjects)
+      if (s != v && view(v, s) != state) return false;
+  }
+  return true;
+}
+
+}  // namespace weft::sim

@@ -1,0 +1,111 @@
+// SimCluster: many agents' pure cores (Replica + Membership) in one process, one thread,
+// virtual time, with a simulated network (latency, jitter, loss, partitions, crashes). Every
+// random choice comes from one seed, so a run replays exactly. Gossip tests use it today; the
+// weft-sim command line (issue 4) grows on top of it.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <unordered_map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "base/rng.hpp"
+#include "crdt/replica.hpp"
+#include "gossip/membership.hpp"
+
+namespace weft::sim {
+
+struct NetworkConfig {
+  uint64_t latency_ms = 1;
+  uint64_t jitter_ms = 2;
+  double loss = 0.0;  // per datagram; stream messages (state transfers) are not lost
+};
+
+class SimCluster {
+ public:
+  SimCluster(uint64_t seed, gossip::GossipConfig gossip = {}, NetworkConfig net = {},
+             crdt::ReplicaOptions replica = {});
+
+  // Adds a node that joins through the listed nodes' addresses (none: it founds the cluster).
+  size_t add_node(const std::vector<size_t>& seeds);
+  void crash(size_t i);                        // stops delivering to/from it; its state is kept
+  void restart(size_t i, const std::vector<size_t>& seeds);  // same identity and records, incarnation + 1
+  void leave(size_t i);
+  bool up(size_t i) const { return nodes_.at(i).up; }
+
+  // Network faults. A cut blocks datagrams and streams from `from` to `to` (one way).
+  void cut(size_t from, size_t to) { cuts_.insert({from, to}); }
+  void partition(const std::vector<size_t>& a, const std::vector<size_t>& b);
+  void heal() { cuts_.clear(); }
+  NetworkConfig& network() { return net_; }
+
+  void run_for(uint64_t ms) { run_until_time(now_ + ms); }
+  void run_until_time(uint64_t t);
+  // Runs until pred() holds (checked after every event) or `limit_ms` of virtual time passes.
+  bool run_until(const std::function<bool()>& pred, uint64_t limit_ms);
+
+  uint64_t now() const { return now_; }
+  size_t size() const { return nodes_.size(); }
+  gossip::Membership& membership(size_t i) { return *nodes_.at(i).membership; }
+  crdt::Replica& replica(size_t i) { return *nodes_.at(i).replica; }
+  const std::string& address(size_t i) const { return nodes_.at(i).address; }
+  // A node's view of another: nullopt when unknown.
+  std::optional<gossip::MemberState> view(size_t viewer, size_t subject) const;
+  // True when every up node sees every node of `subjects` in `state`.
+  bool all_see(const std::vector<size_t>& subjects, gossip::MemberState state) const;
+
+  // Writes a record on node i and hands it to gossip.
+  void write(size_t i, crdt::Kind kind, const std::string& name, std::string value);
+
+  uint64_t messages_sent() const { return messages_sent_; }
+  uint64_t messages_lost() const { return messages_lost_; }
+  // Order-sensitive hash of every delivery: equal for equal seeds (replay check).
+  uint64_t trace_hash() const { return trace_hash_; }
+
+ private:
+  struct Node {
+    std::unique_ptr<crdt::SigningKey> key;
+    std::unique_ptr<crdt::Replica> replica;
+    std::unique_ptr<gossip::Membership> membership;
+    std::string address;
+    bool up = true;
+    uint64_t epoch = 0;  // bumps on crash so stale wakeups are ignored
+    uint64_t wakeup_at = UINT64_MAX;  // the one wakeup event that counts (others are stale)
+  };
+  // Events stay small for the heap; message bodies wait in payloads_ under the event's order.
+  struct Event {
+    uint64_t at;
+    uint64_t order;
+    size_t node;
+    uint64_t epoch;
+    size_t from;
+    bool message;  // false: a wakeup
+    bool operator>(const Event& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
+  };
+
+  void start_node(size_t i, const std::vector<size_t>& seeds);
+  void flush(size_t from, gossip::Effects& fx);
+  void schedule_wakeup(size_t i);
+  void step(const Event& e);
+
+  gossip::GossipConfig gossip_;
+  NetworkConfig net_;
+  crdt::ReplicaOptions replica_options_;
+  Rng rng_;
+  uint64_t now_ = 1'700'000'000'000;
+  uint64_t order_ = 0;
+  std::vector<Node> nodes_;
+  std::map<std::string, size_t> by_address_;
+  std::set<std::pair<size_t, size_t>> cuts_;
+  std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
+  std::unordered_map<uint64_t, gossip::Message> payloads_;
+  uint64_t messages_sent_ = 0, messages_lost_ = 0, trace_hash_ = 0xcbf29ce484222325ull;
+};
+
+}  // namespace weft::sim

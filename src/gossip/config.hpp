@@ -1,0 +1,31 @@
+// Gossip tunables. Defaults are memberlist's LAN figures (design.md section 4); the simulator
+// is where they get tuned.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace weft::gossip {
+
+struct GossipConfig {
+  uint64_t probe_interval_ms = 1000;
+  uint64_t probe_timeout_ms = 500;
+  unsigned indirect_checks = 3;
+  uint64_t gossip_interval_ms = 200;
+  unsigned gossip_nodes = 3;
+  unsigned retransmit_mult = 4;
+  unsigned suspicion_mult = 4;
+  unsigned suspicion_max_timeout_mult = 6;
+  unsigned awareness_max = 8;           // Lifeguard local health multiplier ceiling
+  uint64_t push_pull_interval_ms = 30'000;  // scaled up beyond 32 members (memberlist's rule)
+  // After joining, two quick extra syncs with random members close the window in which one lost
+  // "alive" message would leave a member unknown until the next periodic push-pull.
+  uint64_t post_join_sync_ms[2] = {1'000, 4'000};
+  uint64_t reconnect_interval_ms = 10'000;  // try one dead member, so healed partitions merge
+  uint64_t gossip_to_dead_ms = 30'000;      // keep gossiping to the recently dead
+  uint64_t join_retry_ms = 1'000;
+  size_t packet_budget = 1400;              // bytes of a datagram's payload before sealing
+  double record_share = 0.5;                // share of piggyback budget kept for state deltas
+};
+
+}  // namespace weft::gossip

@@ -1,0 +1,480 @@
+#include "gossip/membership.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace weft::gossip {
+
+namespace {
+
+// Conservative encoded sizes (Cap'n Proto framing included) for the piggyback budget.
+size_t update_size(const MemberUpdate& u) {
+  return 72 + u.name.size() + u.address.size() +
+         (u.state == MemberState::suspect || u.state == MemberState::dead ? 40 : 0);
+}
+size_t record_size(const crdt::Record& r) { return 176 + r.key.name.size() + r.value.size(); }
+size_t body_size(const Body& b) {
+  if (std::holds_alternative<Ping>(b) || std::holds_alternative<PingReq>(b)) return 120;
+  return 80;
+}
+
+bool live(MemberState s) { return s == MemberState::alive || s == MemberState::suspect; }
+
+}  // namespace
+
+const char* state_name(MemberState state) {
+  switch (state) {
+    case MemberState::alive: return "alive";
+    case MemberState::suspect: return "suspect";
+    case MemberState::dead: return "dead";
+    case MemberState::left: return "left";
+  }
+  return "unknown";
+}
+
+Membership::Membership(const MemberId& self, std::string name, std::string address, uint64_t incarnation,
+                       GossipConfig config, uint64_t seed, crdt::Replica& replica)
+    : self_(self), config_(config), rng_(seed), replica_(replica) {
+  members_.emplace(self, Member{self, std::move(name), std::move(address), incarnation, MemberState::alive, 0});
+}
+
+size_t Membership::alive_count() const {
+  return std::count_if(members_.begin(), members_.end(), [](const auto& kv) { return live(kv.second.state); });
+}
+
+unsigned Membership::retransmit_limit() const {
+  return config_.retransmit_mult * static_cast<unsigned>(std::ceil(std::log10(static_cast<double>(alive_count()) + 1)));
+}
+
+uint64_t Membership::push_pull_interval() const {
+  size_t n = alive_count();
+  if (n <= 32) return config_.push_pull_interval_ms;
+  double mult = std::ceil(std::log2(static_cast<double>(n)) - std::log2(32.0)) + 1.0;
+  return static_cast<uint64_t>(config_.push_pull_interval_ms * mult);
+}
+
+// ---------------------------------------------------------------- joining and leaving
+
+void Membership::join(const std::vector<std::string>& seeds, uint64_t now, Effects& fx) {
+  seeds_ = seeds;
+  broadcast(update_of(self(), self_));
+  for (const auto& seed : seeds_) send_push_pull(seed, true, now, fx);
+  next_join_try_at_ = now + config_.join_retry_ms;
+  if (seeds_.empty()) {
+    joined_ = true;  // founding a cluster: nobody to join
+    joined_at_ = now;
+  }
+  next_probe_at_ = now + config_.probe_interval_ms;
+  next_gossip_at_ = now + config_.gossip_interval_ms;
+  next_push_pull_at_ = now + push_pull_interval();
+  next_reconnect_at_ = now + config_.reconnect_interval_ms;
+}
+
+void Membership::leave(uint64_t now, Effects& fx) {
+  leaving_ = true;
+  Member& me = members_.at(self_);
+  me.incarnation += 1;
+  set_state(me, MemberState::left, now, fx);
+  MemberUpdate u = update_of(me, self_);
+  for (const auto& [id, m] : members_) {
+    if (id == self_ || !live(m.state)) continue;
+    Message msg;
+    msg.from = self_;
+    msg.updates.push_back(u);
+    fx.out.push_back(Outgoing{m.address, std::move(msg)});
+  }
+}
+
+bool Membership::forget(const MemberId& id) {
+  auto it = members_.find(id);
+  if (it == members_.end() || id == self_ || live(it->second.state)) return false;
+  members_.erase(it);
+  suspicions_.erase(id);
+  member_queue_.erase(id);
+  return true;
+}
+
+void Membership::publish(const std::vector<crdt::Record>& records) {
+  for (const auto& r : records) record_queue_.push(r.key, r, record_size(r));
+}
+
+// ---------------------------------------------------------------- membership facts
+
+MemberUpdate Membership::update_of(const Member& m, const MemberId& from) const {
+  return MemberUpdate{m.id, m.incarnation, m.state, m.name, m.address, from};
+}
+
+void Membership::broadcast(const MemberUpdate& u) { member_queue_.push(u.id, u, update_size(u)); }
+
+void Membership::set_state(Member& m, MemberState state, uint64_t now, Effects& fx) {
+  if (m.state == state) return;
+  m.state = state;
+  m.state_since_ms = now;
+  fx.events.push_back(MemberEvent{m.id, state, false});
+}
+
+void Membership::refute(uint64_t incarnation, uint64_t now) {
+  Member& me = members_.at(self_);
+  me.incarnation = std::max(me.incarnation, incarnation) + 1;
+  me.state_since_ms = now;
+  ++counters_.refutes;
+  adjust_health(+1);
+  broadcast(update_of(me, self_));
+}
+
+void Membership::apply(const MemberUpdate& u, uint64_t now, Effects& fx) {
+  switch (u.state) {
+    case MemberState::alive: apply_alive(u, now, fx); break;
+    case MemberState::suspect: apply_suspect(u.id, u.incarnation, u.from, now, fx); break;
+    case MemberState::dead: apply_dead(u.id, u.incarnation, u.from, now, fx); break;
+    case MemberState::left: apply_left(u.id, u.incarnation, now, fx); break;
+  }
+}
+
+void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx) {
+  if (u.id == self_) {
+    const Member& me = self();
+    // Someone holds a newer or different picture of us (we restarted, or an impostor address):
+    // restate ourselves above it.
+    if (!leaving_ && (u.incarnation > me.incarnation ||
+                      (u.incarnation == me.incarnation && (u.address != me.address || u.name != me.name))))
+      refute(u.incarnation, now);
+    return;
+  }
+  auto it = members_.find(u.id);
+  if (it == members_.end()) {
+    members_.emplace(u.id, Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
+    probe_order_.insert(probe_order_.begin() + static_cast<long>(rng_.below(probe_order_.size() + 1)), u.id);
+    fx.events.push_back(MemberEvent{u.id, MemberState::alive, true});
+    broadcast(u);
+    return;
+  }
+  Member& m = it->second;
+  if (u.incarnation <= m.incarnation) {
+    ++counters_.stale_updates;
+    return;
+  }
+  m.incarnation = u.incarnation;
+  m.name = u.name;
+  m.address = u.address;
+  suspicions_.erase(u.id);
+  set_state(m, MemberState::alive, now, fx);
+  broadcast(u);
+}
+
+void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
+                               Effects& fx) {
+  if (id == self_) {
+    if (!leaving_ && incarnation >= self().incarnation) refute(incarnation, now);
+    return;
+  }
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (incarnation < m.incarnation || !live(m.state)) {
+    ++counters_.stale_updates;
+    return;
+  }
+  if (m.state == MemberState::suspect) {
+    auto s = suspicions_.find(id);
+    if (s != suspicions_.end() && incarnation == m.incarnation && s->second.confirm(from))
+      broadcast(MemberUpdate{id, incarnation, MemberState::suspect, m.name, m.address, from});
+    return;
+  }
+  m.incarnation = incarnation;
+  set_state(m, MemberState::suspect, now, fx);
+  ++counters_.suspects_raised;
+  size_t n = alive_count();
+  uint64_t min = static_cast<uint64_t>(config_.suspicion_mult *
+                                       std::max(1.0, std::log10(static_cast<double>(std::max<size_t>(n, 1)))) *
+                                       config_.probe_interval_ms);
+  unsigned k = config_.suspicion_mult >= 2 ? config_.suspicion_mult - 2 : 0;
+  if (n < 2 || n - 2 < k) k = 0;
+  suspicions_.insert_or_assign(id, Suspicion(now, min, min * config_.suspicion_max_timeout_mult, k, from));
+  broadcast(MemberUpdate{id, incarnation, MemberState::suspect, m.name, m.address, from});
+}
+
+void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
+                            Effects& fx) {
+  if (id == self_) {
+    if (!leaving_ && incarnation >= self().incarnation) refute(incarnation, now);
+    return;
+  }
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (incarnation < m.incarnation || !live(m.state)) {
+    ++counters_.stale_updates;
+    return;
+  }
+  m.incarnation = incarnation;
+  suspicions_.erase(id);
+  set_state(m, MemberState::dead, now, fx);
+  broadcast(MemberUpdate{id, incarnation, MemberState::dead, m.name, m.address, from});
+}
+
+void Membership::apply_left(const MemberId& id, uint64_t incarnation, uint64_t now, Effects& fx) {
+  if (id == self_) return;
+  auto it = members_.find(id);
+  if (it == members_.end()) return;
+  Member& m = it->second;
+  if (incarnation < m.incarnation || m.state == MemberState::left) {
+    ++counters_.stale_updates;
+    return;
+  }
+  m.incarnation = incarnation;
+  suspicions_.erase(id);
+  set_state(m, MemberState::left, now, fx);
+  broadcast(MemberUpdate{id, incarnation, MemberState::left, m.name, m.address, id});
+}
+
+// ---------------------------------------------------------------- probing
+
+std::optional<MemberId> Membership::next_probe_target() {
+  for (size_t tries = 0; tries <= probe_order_.size(); ++tries) {
+    if (probe_index_ >= probe_order_.size()) {
+      // Drop members that are gone, reshuffle: a randomised round-robin.
+      std::erase_if(probe_order_, [&](const MemberId& id) {
+        auto it = members_.find(id);
+        return it == members_.end() || !live(it->second.state);
+      });
+      rng_.shuffle(probe_order_);
+      probe_index_ = 0;
+      if (probe_order_.empty()) return std::nullopt;
+    }
+    const MemberId& id = probe_order_[probe_index_++];
+    auto it = members_.find(id);
+    if (it != members_.end() && live(it->second.state)) return id;
+  }
+  return std::nullopt;
+}
+
+void Membership::start_probe(uint64_t now, Effects& fx) {
+  auto target = next_probe_target();
+  if (!target) return;
+  const Member& m = members_.at(*target);
+  Probe p;
+  p.target = *target;
+  p.seq = next_seq_++;
+  p.started = now;
+  p.indirect_at = now + scaled(config_.probe_timeout_ms);
+  p.deadline = now + scaled(config_.probe_interval_ms);
+  probe_ = p;
+  ++counters_.probes;
+  // Buddy system: a suspect hears of its suspicion directly, first thing in the ping.
+  if (m.state == MemberState::suspect) broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
+  send(m.address, Ping{p.seq, p.target}, now, fx);
+}
+
+void Membership::finish_probe(uint64_t now, Effects& fx) {
+  Probe p = *probe_;
+  probe_.reset();
+  if (p.acked) return;
+  ++counters_.probe_failures;
+  // Lifeguard: a missed ack counts against us; so does every nack we expected but did not get
+  // (if even the helpers cannot hear from us, the problem is likely local).
+  int missed_nacks = p.indirect_sent ? static_cast<int>(p.nacks_expected) - static_cast<int>(p.nacks) : 0;
+  adjust_health(1 + std::max(0, missed_nacks));
+  auto it = members_.find(p.target);
+  if (it != members_.end() && it->second.state == MemberState::alive)
+    apply_suspect(p.target, it->second.incarnation, self_, now, fx);
+}
+
+std::vector<const Member*> Membership::random_members(size_t count, const MemberId* exclude,
+                                                      bool include_recent_dead, uint64_t now) {
+  std::vector<const Member*> pool;
+  for (const auto& [id, m] : members_) {
+    if (id == self_ || (exclude && id == *exclude)) continue;
+    bool recent_dead = m.state == MemberState::dead && now - m.state_since_ms < config_.gossip_to_dead_ms;
+    if (live(m.state) || (include_recent_dead && recent_dead)) pool.push_back(&m);
+  }
+  for (size_t i = 0; i < std::min(count, pool.size()); ++i)
+    std::swap(pool[i], pool[i + rng_.below(pool.size() - i)]);
+  if (pool.size() > count) pool.resize(count);
+  return pool;
+}
+
+void Membership::adjust_health(int delta) {
+  int v = static_cast<int>(awareness_) + delta;
+  awareness_ = static_cast<unsigned>(std::clamp(v, 0, static_cast<int>(config_.awareness_max) - 1));
+}
+
+// ---------------------------------------------------------------- time
+
+uint64_t Membership::next_wakeup() const {
+  uint64_t t = std::min({next_probe_at_, next_gossip_at_, next_push_pull_at_, next_reconnect_at_});
+  if (!joined_) t = std::min(t, next_join_try_at_);
+  if (probe_) t = std::min(t, probe_->indirect_sent || probe_->acked ? probe_->deadline : probe_->indirect_at);
+  for (const auto& [seq, r] : relays_) t = std::min(t, r.deadline);
+  for (const auto& [id, s] : suspicions_) t = std::min(t, s.deadline());
+  if (joined_ && post_join_syncs_done_ < 2) t = std::min(t, joined_at_ + config_.post_join_sync_ms[post_join_syncs_done_]);
+  return t;
+}
+
+void Membership::tick(uint64_t now, Effects& fx) {
+  if (leaving_) return;
+  if (!joined_ && now >= next_join_try_at_) {
+    for (const auto& seed : seeds_) send_push_pull(seed, true, now, fx);
+    next_join_try_at_ = now + config_.join_retry_ms;
+  }
+  if (probe_ && !probe_->acked && !probe_->indirect_sent && now >= probe_->indirect_at) {
+    probe_->indirect_sent = true;
+    auto helpers = random_members(config_.indirect_checks, &probe_->target, false, now);
+    const Member& target = members_.at(probe_->target);
+    for (const Member* h : helpers) {
+      ++counters_.indirect_probes;
+      send(h->address, PingReq{probe_->seq, target.id, target.address}, now, fx);
+    }
+    probe_->nacks_expected = static_cast<unsigned>(helpers.size());
+  }
+  if (probe_ && now >= probe_->deadline) finish_probe(now, fx);
+  if (!probe_ && now >= next_probe_at_) {
+    start_probe(now, fx);
+    next_probe_at_ = now + scaled(config_.probe_interval_ms);
+  }
+  for (auto it = relays_.begin(); it != relays_.end();) {
+    if (now >= it->second.deadline) {
+      send(it->second.requester, Nack{it->second.seq}, now, fx);
+      it = relays_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = suspicions_.begin(); it != suspicions_.end();) {
+    if (now >= it->second.deadline()) {
+      MemberId id = it->first;
+      ++it;
+      ++counters_.deaths_declared;
+      apply_dead(id, members_.at(id).incarnation, self_, now, fx);
+    } else {
+      ++it;
+    }
+  }
+  if (now >= next_gossip_at_) {
+    next_gossip_at_ = now + config_.gossip_interval_ms;
+    if (!member_queue_.empty() || !record_queue_.empty())
+      for (const Member* m : random_members(config_.gossip_nodes, nullptr, true, now))
+        send(m->address, std::monostate{}, now, fx);
+  }
+  if (joined_ && post_join_syncs_done_ < 2 && now >= joined_at_ + config_.post_join_sync_ms[post_join_syncs_done_]) {
+    ++post_join_syncs_done_;
+    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx);
+  }
+  if (now >= next_push_pull_at_) {
+    next_push_pull_at_ = now + push_pull_interval();
+    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx);
+  }
+  if (now >= next_reconnect_at_) {
+    next_reconnect_at_ = now + config_.reconnect_interval_ms;
+    std::vector<const Member*> dead;
+    for (const auto& [id, m] : members_)
+      if (m.state == MemberState::dead) dead.push_back(&m);
+    if (!dead.empty()) send_push_pull(dead[rng_.below(dead.size())]->address, false, now, fx);
+  }
+}
+
+// ---------------------------------------------------------------- messages
+
+std::string Membership::address_of(const MemberId& id, const std::string& fallback) const {
+  auto it = members_.find(id);
+  return it == members_.end() ? fallback : it->second.address;
+}
+
+void Membership::send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback) {
+  (void)now;
+  Message msg;
+  msg.from = self_;
+  msg.body = std::move(body);
+  if (piggyback) {
+    size_t budget = config_.packet_budget > body_size(msg.body) ? config_.packet_budget - body_size(msg.body) : 0;
+    unsigned limit = std::max(1u, retransmit_limit());
+    // Records get their reserved share first; membership takes the rest (and what records left).
+    size_t record_budget = record_queue_.empty() ? 0 : static_cast<size_t>(budget * config_.record_share);
+    size_t used = record_queue_.take(record_budget, limit, msg.records);
+    counters_.records_gossiped += msg.records.size();
+    used += member_queue_.take(budget - used, limit, msg.updates);
+    if (budget > used) {
+      size_t before = msg.records.size();
+      record_queue_.take(budget - used, limit, msg.records);
+      counters_.records_gossiped += msg.records.size() - before;
+    }
+  }
+  fx.out.push_back(Outgoing{to, std::move(msg)});
+}
+
+void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx) {
+  PushPull pp;
+  pp.join = join;
+  for (const auto& [id, m] : members_) pp.members.push_back(update_of(m, self_));
+  pp.offer = crdt::make_offer(replica_, now);
+  ++counters_.push_pulls;
+  send(to, std::move(pp), now, fx, false);
+}
+
+void Membership::receive_records(const std::vector<crdt::Record>& records, uint64_t now) {
+  if (records.empty()) return;
+  std::vector<crdt::Record> accepted;
+  auto corrections = replica_.receive(records, now, &accepted);
+  publish(accepted);  // infection-style: what is new to us, we pass on
+  publish(corrections);
+}
+
+void Membership::on_message(const std::string& from_address, const Message& msg, uint64_t now, Effects& fx) {
+  if (leaving_ || msg.from == self_) return;
+  for (const auto& u : msg.updates) apply(u, now, fx);
+  receive_records(msg.records, now);
+
+  if (const auto* ping = std::get_if<Ping>(&msg.body)) {
+    if (ping->target != self_) {
+      ++counters_.pings_for_other;
+      return;
+    }
+    send(from_address, Ack{ping->seq}, now, fx);
+  } else if (const auto* ack = std::get_if<Ack>(&msg.body)) {
+    if (probe_ && ack->seq == probe_->seq) {
+      if (!probe_->acked) {
+        probe_->acked = true;
+        counters_.rtt_sum_ms += now - probe_->started;
+        ++counters_.rtt_count;
+        adjust_health(-1);
+      }
+    } else if (auto r = relays_.find(ack->seq); r != relays_.end()) {
+      send(r->second.requester, Ack{r->second.seq}, now, fx);
+      relays_.erase(r);
+    } else {
+      ++counters_.unknown_acks;
+    }
+  } else if (const auto* req = std::get_if<PingReq>(&msg.body)) {
+    uint32_t seq = next_seq_++;
+    relays_[seq] = Relay{address_of(msg.from, from_address), req->seq, now + config_.probe_timeout_ms};
+    send(req->target_address, Ping{seq, req->target}, now, fx);
+  } else if (const auto* nack = std::get_if<Nack>(&msg.body)) {
+    if (probe_ && nack->seq == probe_->seq) ++probe_->nacks;
+  } else if (const auto* pp = std::get_if<PushPull>(&msg.body)) {
+    for (const auto& u : pp->members) {
+      // memberlist's rule: a remote "dead" is only a suspicion here; we check for ourselves.
+      if (u.state == MemberState::dead) apply_suspect(u.id, u.incarnation, msg.from, now, fx);
+      else apply(u, now, fx);
+    }
+    if (pp->offer) {
+      PushPull answer;
+      for (const auto& [id, m] : members_) answer.members.push_back(update_of(m, self_));
+      answer.reply = crdt::answer_offer(replica_, *pp->offer, now);
+      send(address_of(msg.from, from_address), std::move(answer), now, fx, false);
+    } else if (pp->reply) {
+      if (!joined_) {
+        joined_ = true;
+        joined_at_ = now;
+      }
+      auto push = crdt::on_reply(replica_, *pp->reply, now);
+      send(address_of(msg.from, from_address), SyncPush{std::move(push)}, now, fx, false);
+    }
+  } else if (const auto* sp = std::get_if<SyncPush>(&msg.body)) {
+    auto finish = crdt::on_push(replica_, sp->push, now);
+    if (!finish.records.empty()) send(address_of(msg.from, from_address), SyncFinish{std::move(finish)}, now, fx, false);
+  } else if (const auto* sf = std::get_if<SyncFinish>(&msg.body)) {
+    crdt::on_finish(replica_, sf->finish, now);
+  }
+}
+
+}  // namespace weft::gossip

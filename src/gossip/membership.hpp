@@ -1,0 +1,157 @@
+// Membership: SWIM with Lifeguard, as a pure state machine. It owns no socket, clock or thread:
+// the shell delivers messages (on_message), calls tick() at next_wakeup(), and sends what the
+// core puts in Effects. Randomness comes from a seed. It also carries the cluster state: records
+// ride on gossip messages (with a reserved share of every packet) and push-pull syncs run the
+// anti-entropy steps of crdt/anti_entropy.hpp against the Replica it is given.
+//
+// SWIM: one probe per period (randomised round-robin), indirect probes through k members, nacks,
+// suspicion refuted by incarnation, dead, left. Lifeguard: a local health multiplier that
+// stretches probe periods while this machine misses acks or nacks or has to refute; dogpile
+// suspicion timeouts (suspicion.hpp); the buddy system (a suspect learns of its suspicion on the
+// next ping it receives).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/rng.hpp"
+#include "crdt/replica.hpp"
+#include "gossip/broadcast_queue.hpp"
+#include "gossip/config.hpp"
+#include "gossip/messages.hpp"
+#include "gossip/suspicion.hpp"
+
+namespace weft::gossip {
+
+struct Member {
+  MemberId id{};
+  std::string name;
+  std::string address;
+  uint64_t incarnation = 0;
+  MemberState state = MemberState::alive;
+  uint64_t state_since_ms = 0;
+};
+
+struct Outgoing {
+  std::string to;  // control address
+  Message message;
+};
+
+struct MemberEvent {
+  MemberId id{};
+  MemberState state = MemberState::alive;
+  bool joined = false;  // first time this member is known
+};
+
+struct Effects {
+  std::vector<Outgoing> out;
+  std::vector<MemberEvent> events;
+};
+
+struct GossipCounters {
+  uint64_t probes = 0, probe_failures = 0, indirect_probes = 0, refutes = 0;
+  uint64_t suspects_raised = 0, deaths_declared = 0;
+  uint64_t pings_for_other = 0, unknown_acks = 0, stale_updates = 0;
+  uint64_t push_pulls = 0, records_gossiped = 0;
+  uint64_t rtt_sum_ms = 0, rtt_count = 0;
+};
+
+class Membership {
+ public:
+  Membership(const MemberId& self, std::string name, std::string address, uint64_t incarnation,
+             GossipConfig config, uint64_t seed, crdt::Replica& replica);
+
+  // Joins through the seed addresses (push-pull to each, retried until one answers).
+  void join(const std::vector<std::string>& seeds, uint64_t now, Effects& fx);
+  bool joined() const { return joined_; }
+
+  void on_message(const std::string& from_address, const Message& message, uint64_t now, Effects& fx);
+  void tick(uint64_t now, Effects& fx);
+  uint64_t next_wakeup() const;
+
+  // Graceful leave: a higher incarnation marked left, told to every live member at once.
+  void leave(uint64_t now, Effects& fx);
+  // Forgets a dead or left member (machine rm). False when it is alive or unknown.
+  bool forget(const MemberId& id);
+
+  // Own record writes to disseminate (the replica already holds them).
+  void publish(const std::vector<crdt::Record>& records);
+
+  const std::map<MemberId, Member>& members() const { return members_; }
+  const Member& self() const { return members_.at(self_); }
+  unsigned health() const { return awareness_; }
+  const GossipCounters& counters() const { return counters_; }
+  size_t alive_count() const;
+  unsigned retransmit_limit() const;
+
+ private:
+  struct Probe {
+    MemberId target{};
+    uint32_t seq = 0;
+    uint64_t started = 0, indirect_at = 0, deadline = 0;
+    bool acked = false, indirect_sent = false;
+    unsigned nacks_expected = 0, nacks = 0;
+  };
+  struct Relay {
+    std::string requester;
+    uint32_t seq = 0;
+    uint64_t deadline = 0;
+  };
+
+  // Membership facts.
+  void apply(const MemberUpdate& u, uint64_t now, Effects& fx);
+  void apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx);
+  void apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
+  void apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
+  void apply_left(const MemberId& id, uint64_t incarnation, uint64_t now, Effects& fx);
+  void refute(uint64_t incarnation, uint64_t now);
+  void set_state(Member& m, MemberState state, uint64_t now, Effects& fx);
+  MemberUpdate update_of(const Member& m, const MemberId& from) const;
+  void broadcast(const MemberUpdate& u);
+
+  // Probing.
+  void start_probe(uint64_t now, Effects& fx);
+  void finish_probe(uint64_t now, Effects& fx);
+  std::optional<MemberId> next_probe_target();
+  std::vector<const Member*> random_members(size_t count, const MemberId* exclude, bool include_recent_dead,
+                                            uint64_t now);
+  void adjust_health(int delta);
+  uint64_t scaled(uint64_t ms) const { return ms * (awareness_ + 1); }
+  uint64_t push_pull_interval() const;
+
+  // Sending.
+  void send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback = true);
+  void send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx);
+  std::string address_of(const MemberId& id, const std::string& fallback) const;
+  void receive_records(const std::vector<crdt::Record>& records, uint64_t now);
+
+  MemberId self_;
+  GossipConfig config_;
+  Rng rng_;
+  crdt::Replica& replica_;
+  std::map<MemberId, Member> members_;
+  std::map<MemberId, Suspicion> suspicions_;
+  BroadcastQueue<MemberId, MemberUpdate> member_queue_;
+  BroadcastQueue<crdt::RecordKey, crdt::Record> record_queue_;
+
+  std::optional<Probe> probe_;
+  std::vector<MemberId> probe_order_;
+  size_t probe_index_ = 0;
+  std::map<uint32_t, Relay> relays_;
+  uint32_t next_seq_ = 1;
+  unsigned awareness_ = 0;
+  bool leaving_ = false;
+
+  std::vector<std::string> seeds_;
+  bool joined_ = false;
+  uint64_t joined_at_ = 0;
+  unsigned post_join_syncs_done_ = 0;
+  uint64_t next_probe_at_ = 0, next_gossip_at_ = 0, next_push_pull_at_ = 0, next_reconnect_at_ = 0,
+           next_join_try_at_ = 0;
+  GossipCounters counters_;
+};
+
+}  // namespace weft::gossip

@@ -1,0 +1,78 @@
+// Gossip messages as plain values. The membership core consumes and produces these; the codec
+// (gossip/codec.*) turns them into Cap'n Proto bytes and the sealer (gossip/seal.*) encrypts
+// them with the cluster key. The simulator can pass them without either.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "crdt/anti_entropy.hpp"
+#include "crdt/record.hpp"
+
+namespace weft::gossip {
+
+using MemberId = crdt::OwnerId;
+
+enum class MemberState : uint8_t { alive = 0, suspect = 1, dead = 2, left = 3 };
+const char* state_name(MemberState state);
+
+// One fact about a member, as disseminated: alive carries name and address, suspect and dead
+// carry who suspected it.
+struct MemberUpdate {
+  MemberId id{};
+  uint64_t incarnation = 0;
+  MemberState state = MemberState::alive;
+  std::string name;
+  std::string address;  // control address "ip:port" ("[v6]:port")
+  MemberId from{};
+  bool operator==(const MemberUpdate&) const = default;
+};
+
+struct Ping {
+  uint32_t seq = 0;
+  MemberId target{};  // so a ping that reaches the wrong machine at a reused address is ignored
+};
+struct Ack {
+  uint32_t seq = 0;
+};
+struct PingReq {
+  uint32_t seq = 0;
+  MemberId target{};
+  std::string target_address;
+};
+struct Nack {
+  uint32_t seq = 0;
+};
+// Full membership plus the first anti-entropy step, both ways: the join, and the periodic sync.
+struct PushPull {
+  bool join = false;
+  std::vector<MemberUpdate> members;
+  std::optional<crdt::SyncOffer> offer;  // request
+  std::optional<crdt::SyncReply> reply;  // response
+};
+struct SyncPush {
+  crdt::SyncPush push;
+};
+struct SyncFinish {
+  crdt::SyncFinish finish;
+};
+
+using Body = std::variant<std::monostate, Ping, Ack, PingReq, Nack, PushPull, SyncPush, SyncFinish>;
+
+struct Message {
+  MemberId from{};  // set by the sender; authenticated by the sealed envelope
+  Body body;
+  std::vector<MemberUpdate> updates;  // piggybacked membership
+  std::vector<crdt::Record> records;  // piggybacked state deltas
+};
+
+// Whether a message goes over the stream transport (TCP): state transfers, which can be large.
+inline bool is_stream(const Message& m) {
+  return std::holds_alternative<PushPull>(m.body) || std::holds_alternative<SyncPush>(m.body) ||
+         std::holds_alternative<SyncFinish>(m.body);
+}
+
+}  // namespace weft::gossip

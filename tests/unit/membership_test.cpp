@@ -1,0 +1,216 @@
+// SWIM + Lifeguard core, driven through the deterministic SimCluster: virtual time, no sockets,
+// no sleeps. Bounds below are virtual-time limits for conditions, not timing assertions.
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+#include "crdt/values.hpp"
+#include "gossip/broadcast_queue.hpp"
+#include "gossip/suspicion.hpp"
+#include "sim/cluster.hpp"
+#include "support/keys.hpp"
+
+using namespace weft;
+using namespace weft::gossip;
+using sim::SimCluster;
+
+namespace {
+
+std::vector<size_t> range(size_t n, size_t from = 0) {
+  std::vector<size_t> v(n - from);
+  std::iota(v.begin(), v.end(), from);
+  return v;
+}
+
+SimCluster joined_cluster(size_t n, uint64_t seed, sim::NetworkConfig net = {}) {
+  SimCluster c(seed, {}, net);
+  c.add_node({});
+  for (size_t i = 1; i < n; ++i) c.add_node({0});
+  EXPECT_TRUE(c.run_until([&] { return c.all_see(range(n), MemberState::alive); }, 30'000));
+  return c;
+}
+
+}  // namespace
+
+TEST(BroadcastQueue, LeastSentFirstNewestFirstAndRetransmitLimit) {
+  BroadcastQueue<int, int> q;
+  q.push(1, 100, 40);
+  q.push(2, 200, 40);
+  std::vector<int> out;
+  q.take(1000, 2, out);
+  EXPECT_EQ(out, (std::vector<int>{200, 100}));  // newest first
+  q.push(3, 300, 40);
+  out.clear();
+  q.take(50, 2, out);  // room for one: the never-sent one wins
+  EXPECT_EQ(out, (std::vector<int>{300}));
+  out.clear();
+  q.take(1000, 2, out);  // every item reaches its limit of 2 here
+  EXPECT_EQ(out.size(), 3u);
+  EXPECT_TRUE(q.empty());
+  q.push(3, 300, 40);
+  q.push(3, 301, 40);  // a newer fact about key 3 replaces the older
+  out.clear();
+  q.take(1000, 2, out);
+  EXPECT_EQ(out, (std::vector<int>{301}));
+}
+
+TEST(Suspicion, TimeoutShrinksWithIndependentConfirmations) {
+  MemberId a{}, b{}, c{}, d{};
+  a[0] = 1, b[0] = 2, c[0] = 3, d[0] = 4;
+  Suspicion s(0, 4000, 24000, 2, a);
+  EXPECT_EQ(s.deadline(), 24000u);
+  EXPECT_FALSE(s.confirm(a));  // the original suspecter does not count twice
+  EXPECT_TRUE(s.confirm(b));
+  uint64_t after_one = s.deadline();
+  EXPECT_LT(after_one, 24000u);
+  EXPECT_GT(after_one, 4000u);
+  EXPECT_TRUE(s.confirm(c));
+  EXPECT_EQ(s.deadline(), 4000u);  // k confirmations: the minimum
+  EXPECT_FALSE(s.confirm(d));      // beyond k: nothing more to shorten
+}
+
+TEST(Membership, TwelveNodesJoiningThroughOneSeedAllSeeAll) {
+  SimCluster c(1);
+  c.add_node({});
+  for (int i = 1; i < 12; ++i) c.add_node({0});
+  ASSERT_TRUE(c.run_until([&] { return c.all_see(range(12), MemberState::alive); }, 10'000));
+  for (size_t i = 0; i < 12; ++i) EXPECT_TRUE(c.membership(i).joined());
+}
+
+TEST(Membership, CrashedNodeIsDeclaredDeadByAll) {
+  auto c = joined_cluster(12, 2);
+  c.crash(5);
+  ASSERT_TRUE(c.run_until([&] { return c.all_see({5}, MemberState::dead); }, 60'000));
+  // Nobody else was wrongly declared dead along the way.
+  std::vector<size_t> others = range(12);
+  others.erase(others.begin() + 5);
+  EXPECT_TRUE(c.all_see(others, MemberState::alive));
+}
+
+TEST(Membership, GracefulLeaveIsSeenAsLeftNotDead) {
+  auto c = joined_cluster(8, 3);
+  c.leave(3);
+  c.crash(3);  // the process exits right after telling the others
+  ASSERT_TRUE(c.run_until([&] { return c.all_see({3}, MemberState::left); }, 5'000));
+  c.run_for(60'000);
+  EXPECT_TRUE(c.all_see({3}, MemberState::left));  // never turned into dead
+}
+
+TEST(Membership, FalseSuspicionIsRefutedWithAHigherIncarnation) {
+  auto c = joined_cluster(6, 4);
+  uint64_t before = c.membership(2).self().incarnation;
+  // Node 0 hears a (false) suspicion of node 2 from node 1.
+  Message m;
+  m.from = c.replica(1).id();
+  m.updates.push_back(MemberUpdate{c.replica(2).id(), before, MemberState::suspect, "", "", c.replica(1).id()});
+  Effects fx;
+  c.membership(0).on_message(c.address(1), m, c.now(), fx);
+  EXPECT_EQ(c.view(0, 2), MemberState::suspect);
+  ASSERT_TRUE(c.run_until([&] { return c.all_see({2}, MemberState::alive) && c.view(0, 2) == MemberState::alive; }, 20'000));
+  EXPECT_GT(c.membership(2).self().incarnation, before);
+  EXPECT_GE(c.membership(2).counters().refutes, 1u);
+}
+
+TEST(Membership, RestartedNodeRejoinsWithAHigherIncarnation) {
+  auto c = joined_cluster(6, 5);
+  c.crash(4);
+  ASSERT_TRUE(c.run_until([&] { return c.all_see({4}, MemberState::dead); }, 60'000));
+  uint64_t old_incarnation = c.membership(4).self().incarnation;
+  c.restart(4, {0});
+  ASSERT_TRUE(c.run_until([&] { return c.all_see(range(6), MemberState::alive); }, 20'000));
+  EXPECT_GT(c.membership(4).self().incarnation, old_incarnation);
+}
+
+TEST(Membership, RecordsSpreadToEveryNode) {
+  auto c = joined_cluster(12, 6);
+  c.write(7, crdt::Kind::service_instance, "api", test::service_value("api", "10.210.7.2", 80));
+  crdt::RecordKey key{c.replica(7).id(), crdt::Kind::service_instance, "api"};
+  ASSERT_TRUE(c.run_until([&] {
+    for (size_t i = 0; i < c.size(); ++i)
+      if (!c.replica(i).state().find(key)) return false;
+    return true;
+  }, 5'000));
+}
+
+TEST(Membership, RecordsStillSpreadUnderMembershipChurn) {
+  // Many membership updates at once (a join storm) must not starve state deltas: records keep
+  // their share of every packet.
+  SimCluster c(7);
+  c.add_node({});
+  for (int i = 1; i < 40; ++i) c.add_node({0});
+  c.write(0, crdt::Kind::service_instance, "api", test::service_value("api", "10.210.0.2", 80));
+  crdt::RecordKey key{c.replica(0).id(), crdt::Kind::service_instance, "api"};
+  ASSERT_TRUE(c.run_until([&] {
+    for (size_t i = 0; i < c.size(); ++i)
+      if (!c.replica(i).state().find(key)) return false;
+    return true;
+  }, 10'000));
+}
+
+TEST(Membership, PartitionHealsWithoutRestarts) {
+  auto c = joined_cluster(10, 8);
+  auto a = range(5), b = range(10, 5);
+  c.partition(a, b);
+  ASSERT_TRUE(c.run_until([&] {
+    for (size_t x : a)
+      for (size_t y : b)
+        if (c.view(x, y) != MemberState::dead || c.view(y, x) != MemberState::dead) return false;
+    return true;
+  }, 120'000));
+  // Each side keeps writing.
+  c.write(1, crdt::Kind::service_instance, "left", test::service_value("l", "10.210.1.2"));
+  c.write(8, crdt::Kind::service_instance, "right", test::service_value("r", "10.210.8.2"));
+  c.heal();
+  ASSERT_TRUE(c.run_until([&] { return c.all_see(range(10), MemberState::alive); }, 120'000));
+  ASSERT_TRUE(c.run_until([&] {
+    for (size_t i = 1; i < c.size(); ++i)
+      if (!(c.replica(i).state().digest() == c.replica(0).state().digest())) return false;
+    return true;
+  }, 120'000));
+}
+
+TEST(Membership, NoFalseDeathsUnderTenPercentLoss) {
+  sim::NetworkConfig net;
+  net.loss = 0.10;
+  auto c = joined_cluster(20, 9, net);
+  uint64_t raised = 0;
+  c.run_for(300'000);  // 300 probe periods per node
+  for (size_t i = 0; i < c.size(); ++i) raised += c.membership(i).counters().suspects_raised;
+  EXPECT_GT(raised, 0u);  // the loss did cause suspicions...
+  for (size_t i = 0; i < c.size(); ++i) {
+    EXPECT_EQ(c.membership(i).counters().deaths_declared, 0u) << i;  // ...all refuted in time
+    for (size_t j = 0; j < c.size(); ++j) {
+      if (i == j) continue;
+      EXPECT_NE(c.view(i, j), MemberState::dead) << i << " sees " << j << " dead";
+    }
+  }
+}
+
+TEST(Membership, LocalHealthRisesWhenThisNodeCannotHear) {
+  auto c = joined_cluster(8, 10);
+  for (size_t i = 0; i < 8; ++i)
+    if (i != 3) c.cut(i, 3);  // node 3 sends fine but receives nothing
+  unsigned peak = 0;
+  c.run_until([&] {
+    peak = std::max(peak, c.membership(3).health());
+    return peak >= 3;
+  }, 30'000);
+  EXPECT_GE(peak, 3u);
+  EXPECT_EQ(c.membership(0).health(), 0u);
+}
+
+TEST(Membership, SameSeedSameTrace) {
+  auto run = [](uint64_t seed) {
+    sim::NetworkConfig net;
+    net.loss = 0.05;
+    SimCluster c(seed, {}, net);
+    c.add_node({});
+    for (int i = 1; i < 10; ++i) c.add_node({0});
+    c.run_for(20'000);
+    c.crash(4);
+    c.run_for(20'000);
+    return c.trace_hash();
+  };
+  EXPECT_EQ(run(42), run(42));
+  EXPECT_NE(run(42), run(43));
+}
