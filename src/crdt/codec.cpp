@@ -6,7 +6,7 @@
 
 #include <cstring>
 
-#include "schema/records.capnp.h"
+#include "crdt/codec_capnp.hpp"
 
 namespace weft::crdt {
 
@@ -20,7 +20,9 @@ capnp::ReaderOptions reader_limits() {
   return options;
 }
 
-void fill(schema::SignedRecord::Builder out, const Record& record) {
+}  // namespace
+
+void fill_record(schema::SignedRecord::Builder out, const Record& record) {
   out.setKind(static_cast<schema::Kind>(record.key.kind));
   out.setOwner(kj::arrayPtr(record.key.owner.data(), record.key.owner.size()));
   out.setName(record.key.name);
@@ -31,7 +33,7 @@ void fill(schema::SignedRecord::Builder out, const Record& record) {
   out.setSignature(kj::arrayPtr(record.signature.data(), record.signature.size()));
 }
 
-std::optional<Record> read(schema::SignedRecord::Reader in) {
+std::optional<Record> read_record(schema::SignedRecord::Reader in) {
   auto kind = static_cast<uint16_t>(in.getKind());
   if (kind >= kKindCount || !in.hasOwner() || !in.hasSignature()) return std::nullopt;
   auto owner = in.getOwner();
@@ -53,6 +55,8 @@ std::optional<Record> read(schema::SignedRecord::Reader in) {
   return record;
 }
 
+namespace {
+
 std::string to_string(capnp::MessageBuilder& message) {
   auto words = capnp::messageToFlatArray(message);
   auto bytes = words.asBytes();
@@ -71,7 +75,7 @@ std::optional<kj::Array<capnp::word>> aligned_words(std::span<const uint8_t> byt
 
 std::string encode_record(const Record& record) {
   capnp::MallocMessageBuilder message;
-  fill(message.initRoot<schema::SignedRecord>(), record);
+  fill_record(message.initRoot<schema::SignedRecord>(), record);
   return to_string(message);
 }
 
@@ -81,7 +85,7 @@ std::optional<Record> decode_record(std::span<const uint8_t> bytes) {
   std::optional<Record> result;
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
                  capnp::FlatArrayMessageReader reader(*words, reader_limits());
-                 result = read(reader.getRoot<schema::SignedRecord>());
+                 result = read_record(reader.getRoot<schema::SignedRecord>());
                })) {
     return std::nullopt;
   }
@@ -91,7 +95,7 @@ std::optional<Record> decode_record(std::span<const uint8_t> bytes) {
 std::string encode_batch(std::span<const Record> records) {
   capnp::MallocMessageBuilder message;
   auto list = message.initRoot<schema::RecordBatch>().initRecords(records.size());
-  for (size_t i = 0; i < records.size(); ++i) fill(list[i], records[i]);
+  for (size_t i = 0; i < records.size(); ++i) fill_record(list[i], records[i]);
   return to_string(message);
 }
 
@@ -105,7 +109,7 @@ std::optional<std::vector<Record>> decode_batch(std::span<const uint8_t> bytes) 
                  auto list = reader.getRoot<schema::RecordBatch>().getRecords();
                  records.reserve(list.size());
                  for (auto item : list) {
-                   auto record = read(item);
+                   auto record = read_record(item);
                    if (!record) return;
                    records.push_back(std::move(*record));
                  }

@@ -6,6 +6,9 @@
 #include "crdt/codec.hpp"
 #include "crdt/signing.hpp"
 #include "crdt/values.hpp"
+#include "crdt/anti_entropy.hpp"
+#include "gossip/codec.hpp"
+#include "gossip/seal.hpp"
 
 using namespace weft;
 using namespace weft::crdt;
@@ -16,10 +19,36 @@ static void write(const std::filesystem::path& dir, int n, uint8_t selector, con
   f << body;
 }
 
+static void gossip_seeds(const std::filesystem::path& dir, const SigningKey& key, const Record& r) {
+  using namespace weft::gossip;
+  std::vector<Body> bodies{std::monostate{}, Ping{1, key.public_key()}, Ack{1}, PingReq{2, key.public_key(), "127.0.0.1:9"},
+                           Nack{2}};
+  Replica replica(key);
+  replica.receive(std::vector{r}, 1'700'000'000'000);
+  PushPull pp;
+  pp.members = {MemberUpdate{key.public_key(), 1, MemberState::alive, "m", "127.0.0.1:1", key.public_key()}};
+  pp.offer = make_offer(replica, 1'700'000'000'000);
+  bodies.push_back(pp);
+  bodies.push_back(weft::gossip::SyncFinish{weft::crdt::SyncFinish{{r}}});
+  FrameSealer sealer(Keyring(ClusterKey{}), SigningKey::from_seed(SigningSeed{9}).public_key(), 5);
+  int n = 0;
+  for (const auto& body : bodies) {
+    Message m;
+    m.from = SigningKey::from_seed(SigningSeed{9}).public_key();
+    m.body = body;
+    m.records = {r};
+    auto bytes = encode_message(m);
+    write(dir, 100 + n, 1, bytes);
+    write(dir, 200 + n, 0, sealer.seal(bytes, 1'700'000'000'000 + n));
+    ++n;
+  }
+}
+
 int main(int argc, char** argv) {
-  if (argc != 2) return 2;
-  std::filesystem::path dir = argv[1];
+  if (argc != 3) return 2;
+  std::filesystem::path dir = argv[2];
   std::filesystem::create_directories(dir);
+  std::string target = argv[1];
   auto key = SigningKey::from_seed(SigningSeed{1});
   Record r;
   r.key = RecordKey{key.public_key(), Kind::service_instance, "api"};
@@ -30,6 +59,10 @@ int main(int argc, char** argv) {
   t.tombstone = true;
   t.value.clear();
   key.sign(t);
+  if (target == "gossip_frame_fuzz") {
+    gossip_seeds(dir, key, r);
+    return 0;
+  }
   write(dir, 0, 0, encode_record(r));
   write(dir, 1, 1, encode_batch(std::vector{r, t}));
   write(dir, 2, 2, encode_value(MachineValue{"m", {}, key.public_key(), {"10.0.0.1", 51821}, true, "v"}));

@@ -1,0 +1,109 @@
+@0xf2ee661282c16539;
+# Control-port messages of the gossip layer, carried inside sealed frames (src/gossip/seal.*):
+# decoded only after the frame authenticated under the cluster key.
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("weft::schema");
+using Records = import "records.capnp";
+
+enum MemberState {
+  alive @0;
+  suspect @1;
+  dead @2;
+  left @3;
+}
+
+struct MemberUpdate {
+  id @0 :Data;
+  incarnation @1 :UInt64;
+  state @2 :MemberState;
+  name @3 :Text;
+  address @4 :Text;
+  from @5 :Data;
+}
+
+struct OwnerDigest {
+  owner @0 :Data;
+  max @1 :UInt64;
+  count @2 :UInt64;
+  hashLo @3 :UInt64;
+  hashHi @4 :UInt64;
+}
+
+struct SummaryEntry {
+  kind @0 :Records.Kind;
+  name @1 :Text;
+  hlc @2 :UInt64;
+}
+
+struct OwnerSummary {
+  owner @0 :Data;
+  entries @1 :List(SummaryEntry);
+}
+
+struct RecordKey {
+  owner @0 :Data;
+  kind @1 :Records.Kind;
+  name @2 :Text;
+}
+
+struct SyncOffer {
+  from @0 :Data;
+  fresh @1 :Bool;
+  digest @2 :List(OwnerDigest);
+}
+
+struct SyncReply {
+  fresh @0 :Bool;
+  digest @1 :List(OwnerDigest);
+  records @2 :List(Records.SignedRecord);
+  summaries @3 :List(OwnerSummary);
+}
+
+struct SyncPush {
+  fresh @0 :Bool;
+  records @1 :List(Records.SignedRecord);
+  summaries @2 :List(OwnerSummary);
+  wants @3 :List(RecordKey);
+}
+
+struct SyncFinish {
+  records @0 :List(Records.SignedRecord);
+}
+
+struct Ping {
+  seq @0 :UInt32;
+  target @1 :Data;
+}
+
+struct PingReq {
+  seq @0 :UInt32;
+  target @1 :Data;
+  targetAddress @2 :Text;
+}
+
+struct PushPull {
+  join @0 :Bool;
+  members @1 :List(MemberUpdate);
+  sync :union {
+    none @2 :Void;
+    offer @3 :SyncOffer;
+    reply @4 :SyncReply;
+  }
+}
+
+struct Message {
+  from @0 :Data;
+  body :union {
+    gossip @1 :Void;
+    ping @2 :Ping;
+    ack @3 :UInt32;
+    pingReq @4 :PingReq;
+    nack @5 :UInt32;
+    pushPull @6 :PushPull;
+    syncPush @7 :SyncPush;
+    syncFinish @8 :SyncFinish;
+  }
+  updates @9 :List(MemberUpdate);
+  records @10 :List(Records.SignedRecord);
+}

@@ -1,0 +1,17 @@
+// Gossip messages <-> Cap'n Proto bytes. Decoding runs only on authenticated plaintext (after
+// seal.hpp), still with reader limits, size checks and no trust: malformed input is nullopt.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+#include "gossip/messages.hpp"
+
+namespace weft::gossip {
+
+std::string encode_message(const Message& message);
+std::optional<Message> decode_message(std::span<const uint8_t> bytes);
+
+}  // namespace weft::gossip
