@@ -79,6 +79,7 @@ class Replica {
   void exchange_completed(bool peer_fresh, uint64_t now_ms);
 
   std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
+  bool has_changes() const { return !changes_.empty(); }
 
   uint64_t count(MergeResult result) const { return counts_[static_cast<size_t>(result)]; }
 

@@ -1,0 +1,33 @@
+#include "agent/address.hpp"
+
+#include <charconv>
+
+namespace weft::agent {
+
+std::optional<HostPort> parse_host_port(const std::string& text) {
+  std::string host, port;
+  if (!text.empty() && text[0] == '[') {
+    auto close = text.find("]:");
+    if (close == std::string::npos) return std::nullopt;
+    host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    auto colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
+    host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  boost::system::error_code ec;
+  auto ip = boost::asio::ip::make_address(host, ec);
+  unsigned p = 0;
+  auto [end, perr] = std::from_chars(port.data(), port.data() + port.size(), p);
+  if (ec || port.empty() || perr != std::errc{} || end != port.data() + port.size() || p == 0 || p > 65535)
+    return std::nullopt;
+  return HostPort{ip, static_cast<uint16_t>(p)};
+}
+
+std::string format_host_port(const boost::asio::ip::address& ip, uint16_t port) {
+  return ip.is_v6() ? "[" + ip.to_string() + "]:" + std::to_string(port) : ip.to_string() + ":" + std::to_string(port);
+}
+
+}  // namespace weft::agent

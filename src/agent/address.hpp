@@ -1,0 +1,20 @@
+// "ip:port" and "[v6]:port" control addresses <-> Asio endpoints.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+#include <boost/asio/ip/address.hpp>
+
+#include <optional>
+#include <string>
+
+namespace weft::agent {
+
+struct HostPort {
+  boost::asio::ip::address ip;
+  uint16_t port = 0;
+};
+
+std::optional<HostPort> parse_host_port(const std::string& text);
+std::string format_host_port(const boost::asio::ip::address& ip, uint16_t port);
+
+}  // namespace weft::agent

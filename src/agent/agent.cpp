@@ -1,0 +1,357 @@
+#include "agent/agent.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/address.hpp"
+#include "base/hex.hpp"
+#include "crdt/values.hpp"
+#include "gossip/codec.hpp"
+#include "store/durable_replica.hpp"
+
+namespace weft::agent {
+
+namespace asio = boost::asio;
+using json = nlohmann::json;
+using gossip::MemberState;
+
+namespace {
+
+constexpr uint32_t kMaxStreamFrame = 64u << 20;
+constexpr const char* kVersion = "0.1.0";
+
+std::string host_name() {
+  char buf[256] = {};
+  if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "machine";
+  return buf;
+}
+
+std::string short_id(const crdt::OwnerId& id) { return to_hex(std::span(id.data(), 8)); }
+
+}  // namespace
+
+Agent::Agent(asio::io_context& io, AgentOptions options)
+    : io_(io), options_(std::move(options)), udp_(io), tcp_(io), timer_(io) {
+  started_steady_ = std::chrono::steady_clock::now();
+  started_wall_ms_ = static_cast<uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+}
+
+Agent::~Agent() = default;
+
+// Wall-clock milliseconds that never step back while the agent runs (HLC and timers alike).
+uint64_t Agent::now_ms() const {
+  return started_wall_ms_ + static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                      std::chrono::steady_clock::now() - started_steady_)
+                                                      .count());
+}
+
+void Agent::open_state() {
+  try {
+    store_ = store::RecordStore::open(options_.data_dir, /*exclusive=*/true);
+  } catch (const store::StoreError& e) {
+    throw AgentError(e.what());
+  }
+  auto stored = load_cluster_info(*store_);
+  std::optional<JoinToken> token;
+  if (!options_.token.empty()) {
+    std::string why;
+    token = JoinToken::decode(options_.token, &why);
+    if (!token) throw AgentError("bad join token: " + why);
+  }
+  if (stored && token && stored->id != token->cluster_id)
+    throw AgentError("data dir " + options_.data_dir.string() + " belongs to cluster " + to_hex(stored->id) +
+                     ", the token is for cluster " + to_hex(token->cluster_id));
+  if (!stored && !token)
+    throw AgentError("data dir " + options_.data_dir.string() +
+                     " holds no cluster: run `weft init` here, or pass --token from `weft token` of a member");
+  if (!stored) {
+    ClusterInfo info{token->key, token->cluster_id, token->network,
+                     options_.name.empty() ? host_name() : options_.name};
+    save_cluster_info(*store_, info);
+    stored = info;
+  } else if (!options_.name.empty() && options_.name != stored->name) {
+    stored->name = options_.name;
+    save_cluster_info(*store_, *stored);
+  }
+  cluster_ = *stored;
+  if (token) seeds_ = token->seeds;
+  for (const auto& j : options_.join) seeds_.push_back(j);
+  founder_ = store_->get_meta("cluster.founder").has_value();
+
+  identity_ = std::make_unique<store::Identity>(store::load_or_create_identity(*store_));
+  auto restored = store::restore_replica(*store_, *identity_, {}, now_ms());
+  if (restored.refused) spdlog::warn("{} stored records failed to load (corrupt or invalid): skipped", restored.refused);
+  replica_ = std::make_unique<crdt::Replica>(std::move(restored.replica));
+  persisted_exchange_ = replica_->last_exchange_ms();
+  claimer_.emplace(cluster_.network);
+}
+
+void Agent::start() {
+  open_state();
+  auto bind = parse_host_port(options_.bind);
+  if (!bind) throw AgentError("--bind " + options_.bind + " is not IP:PORT");
+  std::string advertise = options_.advertise;
+  if (advertise.empty()) {
+    if (bind->ip.is_unspecified()) throw AgentError("--advertise IP:PORT is needed when binding " + options_.bind);
+    advertise = format_host_port(bind->ip, bind->port);
+  }
+  if (!parse_host_port(advertise)) throw AgentError("--advertise " + advertise + " is not IP:PORT");
+  advertise_ = advertise;
+  // Our own address among the seeds would only make us wait for ourselves.
+  std::erase(seeds_, advertise_);
+
+  boost::system::error_code ec;
+  udp::endpoint udp_ep(bind->ip, bind->port);
+  udp_.open(udp_ep.protocol());
+  udp_.bind(udp_ep, ec);
+  if (ec) throw AgentError("cannot bind UDP " + options_.bind + ": " + ec.message());
+  tcp::endpoint tcp_ep(bind->ip, bind->port);
+  tcp_.open(tcp_ep.protocol());
+  tcp_.set_option(tcp::acceptor::reuse_address(true));
+  tcp_.bind(tcp_ep, ec);
+  if (ec) throw AgentError("cannot bind TCP " + options_.bind + ": " + ec.message());
+  tcp_.listen();
+  try {
+    api_ = std::make_unique<LocalApi>(io_, options_.data_dir / "api.sock",
+                                      [this](const ApiRequest& r) { return handle(r); });
+  } catch (const std::exception& e) {
+    throw AgentError(std::string("cannot open the local API socket: ") + e.what());
+  }
+
+  uint64_t incarnation = 0;
+  if (auto stored = store_->get_meta("gossip.incarnation")) incarnation = std::stoull(*stored) + 1;
+  store_->put_meta("gossip.incarnation", std::to_string(incarnation));
+
+  uint64_t seed;
+  randombytes_buf(&seed, sizeof seed);
+  sealer_ = std::make_unique<gossip::FrameSealer>(gossip::Keyring(cluster_.key), replica_->id(), seed);
+  randombytes_buf(&seed, sizeof seed);
+  gossip::GossipConfig config = options_.gossip;
+  config.packet_budget = config.packet_budget > gossip::kSealOverhead ? config.packet_budget - gossip::kSealOverhead : 512;
+  membership_ = std::make_unique<gossip::Membership>(replica_->id(), cluster_.name, advertise_, incarnation, config,
+                                                     seed, *replica_);
+  write_machine_record();
+  uint64_t now = now_ms();
+  gossip::Effects fx;
+  membership_->join(seeds_, now, fx);
+  for (auto& out : fx.out) send(out);
+  join_deadline_ = seeds_.empty() ? 0 : now + options_.join_timeout_ms;
+  spdlog::info("weft agent {} ({}) on {}, cluster {}, {} seed(s)", cluster_.name, short_id(replica_->id()),
+               advertise_, to_hex(cluster_.id), seeds_.size());
+  receive_datagram();
+  accept_stream();
+  after_event();
+}
+
+void Agent::write_machine_record() {
+  crdt::MachineValue v{cluster_.name, identity_->wireguard_public, replica_->id(), {}, false, kVersion};
+  auto hp = parse_host_port(advertise_);
+  v.control_address = crdt::Endpoint{hp->ip.to_string(), hp->port};
+  auto value = crdt::encode_value(v);
+  const crdt::Record* held = replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::machine, crdt::kMachineRecordName});
+  if (held && !held->tombstone && held->value == value) return;
+  publish_local({replica_->put(crdt::Kind::machine, crdt::kMachineRecordName, value, now_ms())});
+}
+
+void Agent::publish_local(std::vector<crdt::Record> records) {
+  if (membership_) membership_->publish(records);
+}
+
+void Agent::settle_subnet() {
+  // Only after the first complete sync (or as the founder): never claim from a partial view.
+  if (!founder_ && !membership_->joined()) return;
+  auto before = replica_->state().digest();
+  auto outcome = claimer_->settle(*replica_, now_ms());
+  if (outcome.status == crdt::SubnetClaimer::Status::exhausted)
+    spdlog::error("no free /24 left in {}", cluster_.network.to_string());
+  if (!(before == replica_->state().digest())) {
+    std::vector<crdt::Record> mine;
+    replica_->state().for_owner(replica_->id(), [&](const crdt::Record& r) {
+      if (r.key.kind == crdt::Kind::subnet_claim) mine.push_back(r);
+    });
+    publish_local(mine);
+    if (outcome.status == crdt::SubnetClaimer::Status::claimed)
+      spdlog::info("claimed subnet {}", outcome.subnet->to_string());
+  }
+}
+
+// ---------------------------------------------------------------- control port
+
+void Agent::receive_datagram() {
+  udp_.async_receive_from(asio::buffer(datagram_), datagram_from_, [this](boost::system::error_code ec, size_t n) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec && n > 0) {
+      bytes_in_ += n;
+      uint8_t first = datagram_[0];
+      if (first <= 3) {
+        ++drops_.stun_unhandled;  // STUN: answered once the STUN issue lands
+      } else if (first == gossip::kSealedFrameType) {
+        on_frame({datagram_.data(), n}, format_host_port(datagram_from_.address(), datagram_from_.port()));
+        after_event();
+      } else {
+        ++drops_.not_control;
+      }
+    }
+    receive_datagram();
+  });
+}
+
+void Agent::accept_stream() {
+  tcp_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted) return;
+    if (!ec) read_stream(std::make_shared<tcp::socket>(std::move(socket)));
+    accept_stream();
+  });
+}
+
+void Agent::read_stream(std::shared_ptr<tcp::socket> socket) {
+  auto header = std::make_shared<std::array<uint8_t, 4>>();
+  asio::async_read(*socket, asio::buffer(*header), [this, socket, header](boost::system::error_code ec, size_t) {
+    if (ec) return;
+    uint32_t len = uint32_t{(*header)[0]} << 24 | uint32_t{(*header)[1]} << 16 | uint32_t{(*header)[2]} << 8 | (*header)[3];
+    if (len > kMaxStreamFrame || len < gossip::kSealOverhead) {
+      ++drops_.oversized_stream;
+      return;
+    }
+    auto frame = std::make_shared<std::vector<uint8_t>>(len);
+    asio::async_read(*socket, asio::buffer(*frame), [this, socket, frame](boost::system::error_code ec2, size_t) {
+      if (ec2) return;
+      bytes_in_ += frame->size();
+      boost::system::error_code rec;
+      auto peer = socket->remote_endpoint(rec);
+      on_frame(*frame, rec ? std::string() : format_host_port(peer.address(), peer.port()));
+      after_event();
+      read_stream(socket);
+    });
+  });
+}
+
+void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
+  if (exiting_) return;
+  auto opened = sealer_->open(frame);
+  if (!opened) return;  // counted by the sealer, by reason
+  auto message = gossip::decode_message(
+      {reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()});
+  if (!message || message->from != opened->sender) {
+    ++drops_.undecodable;
+    return;
+  }
+  ++frames_in_;
+  gossip::Effects fx;
+  membership_->on_message(from, *message, now_ms(), fx);
+  for (auto& out : fx.out) send(out);
+  for (const auto& e : fx.events) {
+    auto it = membership_->members().find(e.id);
+    if (it != membership_->members().end())
+      spdlog::info("member {} ({}) {}", it->second.name, short_id(e.id), e.joined ? "joined" : gossip::state_name(e.state));
+  }
+}
+
+void Agent::send(gossip::Outgoing& out) {
+  auto to = parse_host_port(out.to);
+  if (!to) return;
+  bool stream = gossip::is_stream(out.message);
+  auto frame = std::make_shared<std::string>(sealer_->seal(gossip::encode_message(out.message), now_ms()));
+  ++frames_out_;
+  bytes_out_ += frame->size();
+  if (stream) {
+    send_stream(out.to, frame);
+    return;
+  }
+  udp_.async_send_to(asio::buffer(*frame), udp::endpoint(to->ip, to->port),
+                     [this, frame](boost::system::error_code ec, size_t) {
+                       if (ec) ++send_errors_;
+                     });
+}
+
+void Agent::send_stream(const std::string& to, std::shared_ptr<std::string> frame) {
+  auto hp = parse_host_port(to);
+  auto socket = std::make_shared<tcp::socket>(io_);
+  auto header = std::make_shared<std::array<uint8_t, 4>>();
+  uint32_t len = static_cast<uint32_t>(frame->size());
+  *header = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16), static_cast<uint8_t>(len >> 8),
+             static_cast<uint8_t>(len)};
+  bool to_seed = std::find(seeds_.begin(), seeds_.end(), to) != seeds_.end();
+  socket->async_connect(tcp::endpoint(hp->ip, hp->port), [this, socket, header, frame, to_seed](boost::system::error_code ec) {
+    if (ec) {
+      ++send_errors_;
+      if (to_seed) ++seed_connect_failures_;
+      return;
+    }
+    std::array<asio::const_buffer, 2> buffers{asio::buffer(*header), asio::buffer(*frame)};
+    asio::async_write(*socket, buffers, [socket, header, frame](boost::system::error_code, size_t) {
+      boost::system::error_code ignored;
+      socket->shutdown(tcp::socket::shutdown_both, ignored);
+    });
+  });
+}
+
+// ---------------------------------------------------------------- time and persistence
+
+void Agent::after_event() {
+  if (exiting_) return;
+  uint64_t now = now_ms();
+  if (now >= next_settle_) {
+    settle_subnet();
+    next_settle_ = now + 2'000;
+  }
+  // Persist what changed (durable before the next message is handled).
+  auto exchange = replica_->last_exchange_ms();
+  if (replica_->has_changes() || exchange != persisted_exchange_) {
+    store::persist(*store_, *replica_);
+    persisted_exchange_ = exchange;
+  }
+  check_join(now);
+  arm_timer();
+}
+
+void Agent::check_join(uint64_t now) {
+  if (join_deadline_ == 0 || membership_->joined()) return;
+  if (now < join_deadline_) return;
+  if (seed_connect_failures_ > 0)
+    exit(2, "could not join: no seed reachable (" + std::to_string(seed_connect_failures_) +
+                " connection attempts to the seed address(es) failed)");
+  else
+    exit(2, "could not join: the seed(s) did not answer; is the cluster key right? (a token from another "
+            "cluster, or a seed that is not a weft agent)");
+}
+
+void Agent::arm_timer() {
+  uint64_t now = now_ms();
+  uint64_t next = membership_->next_wakeup();
+  if (join_deadline_ && !membership_->joined()) next = std::min(next, join_deadline_);
+  next = std::min(next, next_settle_);
+  auto delay = std::chrono::milliseconds(next > now ? next - now : 0);
+  timer_.expires_after(delay);
+  timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec == asio::error::operation_aborted || exiting_) return;
+    on_timer();
+  });
+}
+
+void Agent::on_timer() {
+  gossip::Effects fx;
+  uint64_t now = now_ms();
+  if (membership_->next_wakeup() <= now) membership_->tick(now, fx);
+  for (auto& out : fx.out) send(out);
+  for (const auto& e : fx.events) {
+    auto it = membership_->members().find(e.id);
+    if (it != membership_->members().end()) spdlog::info("member {} {}", it->second.name, gossip::state_name(e.state));
+  }
+  after_event();
+}
+
+void Agent::exit(int code, const std::string& why) {
+  if (exiting_) return;
+  exiting_ = true;
+  timer_.cancel();
+  if (code == 0) spdlog::info("{}", why);
+  else spdlog::error("{}", why);
+  if (on_exit) on_exit(code, why);
+}
+
+}  // namespace weft::agent

@@ -1,0 +1,122 @@
+// The agent: the composition root. It owns the data dir's store, the machine's identity, the
+// Replica and Membership cores, the control port (UDP datagrams and TCP streams on one port,
+// demultiplexed by first byte), the timer that drives the cores, and the local API. Everything
+// protocol-shaped happens in the cores; this file only moves bytes and time.
+#pragma once
+
+#include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
+#include <boost/asio.hpp>
+
+#include <array>
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "agent/cluster_info.hpp"
+#include "agent/local_api.hpp"
+#include "crdt/replica.hpp"
+#include "crdt/subnet.hpp"
+#include "gossip/membership.hpp"
+#include "gossip/seal.hpp"
+#include "store/identity.hpp"
+#include "store/record_store.hpp"
+
+namespace weft::agent {
+
+class AgentError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct AgentOptions {
+  std::filesystem::path data_dir;
+  std::string name;                // default: stored name, else the host name
+  std::string bind = "0.0.0.0:51821";
+  std::string advertise;           // default: the bind address (must then be specific)
+  std::string token;               // for a fresh data dir
+  std::vector<std::string> join;   // seeds, in addition to the token's
+  std::string wg_backend = "none";
+  std::vector<std::string> dns_listen;
+  uint64_t join_timeout_ms = 20'000;
+  gossip::GossipConfig gossip;
+};
+
+struct DropCounters {
+  uint64_t not_control = 0;   // first byte neither sealed nor STUN
+  uint64_t stun_unhandled = 0;
+  uint64_t undecodable = 0;   // authenticated but not a valid message
+  uint64_t oversized_stream = 0;
+};
+
+class Agent {
+ public:
+  Agent(boost::asio::io_context& io, AgentOptions options);
+  ~Agent();
+  // Binds the control port and the API, starts joining. Throws AgentError with a clear message.
+  void start();
+  // Called once with an exit code when the agent decides to stop (leave, join failure).
+  std::function<void(int, const std::string&)> on_exit;
+
+ private:
+  using udp = boost::asio::ip::udp;
+  using tcp = boost::asio::ip::tcp;
+
+  uint64_t now_ms() const;
+  void open_state();
+  void receive_datagram();
+  void accept_stream();
+  void read_stream(std::shared_ptr<tcp::socket> socket);
+  void on_frame(std::span<const uint8_t> frame, const std::string& from);
+  void after_event();
+  void send(gossip::Outgoing& out);
+  void send_stream(const std::string& to, std::shared_ptr<std::string> frame);
+  void arm_timer();
+  void on_timer();
+  void settle_subnet();
+  void write_machine_record();
+  void publish_local(std::vector<crdt::Record> records);
+  void check_join(uint64_t now);
+  void exit(int code, const std::string& why);
+  ApiResponse handle(const ApiRequest& req);
+  std::string members_json() const;
+  std::string status_json() const;
+  std::string metrics_text() const;
+  std::optional<std::string> subnet_text(const crdt::OwnerId& owner) const;
+
+  boost::asio::io_context& io_;
+  AgentOptions options_;
+  std::unique_ptr<store::RecordStore> store_;
+  std::unique_ptr<store::Identity> identity_;
+  std::unique_ptr<crdt::Replica> replica_;
+  ClusterInfo cluster_;
+  std::unique_ptr<gossip::FrameSealer> sealer_;
+  std::unique_ptr<gossip::Membership> membership_;
+  std::optional<crdt::SubnetClaimer> claimer_;
+  std::string advertise_;
+  std::vector<std::string> seeds_;
+  bool founder_ = false;
+
+  udp::socket udp_;
+  tcp::acceptor tcp_;
+  boost::asio::steady_timer timer_;
+  std::unique_ptr<LocalApi> api_;
+  std::array<uint8_t, 65536> datagram_{};
+  udp::endpoint datagram_from_;
+
+  std::chrono::steady_clock::time_point started_steady_;
+  uint64_t started_wall_ms_ = 0;
+  uint64_t join_deadline_ = 0;
+  uint64_t next_settle_ = 0;
+  unsigned seed_connect_failures_ = 0;
+  std::optional<uint64_t> persisted_exchange_;
+  bool exiting_ = false;
+  DropCounters drops_;
+  uint64_t frames_in_ = 0, frames_out_ = 0, bytes_in_ = 0, bytes_out_ = 0, send_errors_ = 0;
+};
+
+}  // namespace weft::agent

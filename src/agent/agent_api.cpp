@@ -1,0 +1,185 @@
+// The agent's local API routes: status, members, services, leave, metrics.
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include "agent/address.hpp"
+#include "agent/agent.hpp"
+#include "base/hex.hpp"
+#include "crdt/subnet.hpp"
+#include "crdt/values.hpp"
+
+namespace weft::agent {
+
+using json = nlohmann::json;
+using gossip::MemberState;
+
+namespace {
+
+ApiResponse error(int status, const std::string& message) { return ApiResponse{status, "application/json", json{{"error", message}}.dump()}; }
+ApiResponse ok(const json& body) { return ApiResponse{200, "application/json", body.dump()}; }
+
+bool valid_service_name(const std::string& s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
+  return s.front() != '-' && s.back() != '-';
+}
+
+}  // namespace
+
+std::optional<std::string> Agent::subnet_text(const crdt::OwnerId& owner) const {
+  auto subnet = crdt::subnet_of(replica_->state(), owner);
+  if (!subnet) return std::nullopt;
+  return subnet->to_string();
+}
+
+std::string Agent::members_json() const {
+  json out = json::array();
+  for (const auto& [id, m] : membership_->members()) {
+    auto subnet = subnet_text(id);
+    out.push_back({{"name", m.name},
+                   {"id", to_hex(id)},
+                   {"state", gossip::state_name(m.state)},
+                   {"subnet", subnet ? json(*subnet) : json(nullptr)},
+                   {"address", m.address},
+                   {"incarnation", m.incarnation},
+                   {"self", id == replica_->id()}});
+  }
+  return out.dump();
+}
+
+std::string Agent::status_json() const {
+  json counts = {{"alive", 0}, {"suspect", 0}, {"dead", 0}, {"left", 0}};
+  for (const auto& [id, m] : membership_->members()) counts[gossip::state_name(m.state)] = counts[gossip::state_name(m.state)].get<int>() + 1;
+  auto subnet = crdt::subnet_of(replica_->state(), replica_->id());
+  json mesh = nullptr;
+  if (subnet) mesh = Ipv4{subnet->base.value + 1}.to_string();
+  return json{{"name", cluster_.name},
+              {"id", to_hex(replica_->id())},
+              {"cluster", to_hex(cluster_.id)},
+              {"network", cluster_.network.to_string()},
+              {"subnet", subnet ? json(subnet->to_string()) : json(nullptr)},
+              {"mesh_address", mesh},
+              {"address", advertise_},
+              {"incarnation", membership_->self().incarnation},
+              {"joined", membership_->joined()},
+              {"records", replica_->state().size()},
+              {"members", counts}}
+      .dump();
+}
+
+std::string Agent::metrics_text() const {
+  std::string out;
+  auto line = [&](const std::string& name, const std::string& labels, uint64_t v) {
+    out += name + (labels.empty() ? "" : "{" + labels + "}") + " " + std::to_string(v) + "\n";
+  };
+  out += "# HELP weft_members Members by state, as this machine sees them.\n# TYPE weft_members gauge\n";
+  std::map<std::string, uint64_t> by_state{{"alive", 0}, {"suspect", 0}, {"dead", 0}, {"left", 0}};
+  for (const auto& [id, m] : membership_->members()) ++by_state[gossip::state_name(m.state)];
+  for (const auto& [state, n] : by_state) line("weft_members", "state=\"" + state + "\"", n);
+  out += "# TYPE weft_frames_in_total counter\n";
+  line("weft_frames_in_total", "", frames_in_);
+  out += "# TYPE weft_frames_out_total counter\n";
+  line("weft_frames_out_total", "", frames_out_);
+  out += "# TYPE weft_bytes_in_total counter\n";
+  line("weft_bytes_in_total", "", bytes_in_);
+  out += "# TYPE weft_bytes_out_total counter\n";
+  line("weft_bytes_out_total", "", bytes_out_);
+  out += "# HELP weft_frames_dropped_total Control frames dropped, by reason.\n# TYPE weft_frames_dropped_total counter\n";
+  for (size_t i = 0; i < gossip::kOpenErrorCount; ++i) {
+    auto e = static_cast<gossip::OpenError>(i);
+    line("weft_frames_dropped_total", std::string("reason=\"") + gossip::open_error_name(e) + "\"", sealer_->dropped(e));
+  }
+  line("weft_frames_dropped_total", "reason=\"undecodable\"", drops_.undecodable);
+  line("weft_frames_dropped_total", "reason=\"not_control\"", drops_.not_control);
+  line("weft_frames_dropped_total", "reason=\"stun_unhandled\"", drops_.stun_unhandled);
+  line("weft_frames_dropped_total", "reason=\"oversized_stream\"", drops_.oversized_stream);
+  out += "# HELP weft_records_merged_total Records received, by merge result.\n# TYPE weft_records_merged_total counter\n";
+  for (size_t i = 0; i < crdt::kMergeResultCount; ++i) {
+    auto r = static_cast<crdt::MergeResult>(i);
+    line("weft_records_merged_total", std::string("result=\"") + crdt::merge_result_name(r) + "\"", replica_->count(r));
+  }
+  const auto& c = membership_->counters();
+  out += "# TYPE weft_probes_total counter\n";
+  line("weft_probes_total", "", c.probes);
+  line("weft_probe_failures_total", "", c.probe_failures);
+  line("weft_refutes_total", "", c.refutes);
+  out += "# HELP weft_probe_rtt_ms_avg Average probe round trip.\n# TYPE weft_probe_rtt_ms_avg gauge\n";
+  line("weft_probe_rtt_ms_avg", "", c.rtt_count ? c.rtt_sum_ms / c.rtt_count : 0);
+  out += "# TYPE weft_local_health gauge\n";
+  line("weft_local_health", "", membership_->health());
+  out += "# TYPE weft_records gauge\n";
+  line("weft_records", "", replica_->state().size());
+  return out;
+}
+
+ApiResponse Agent::handle(const ApiRequest& req) {
+  if (req.method == "GET" && req.path == "/v1/status") return ApiResponse{200, "application/json", status_json()};
+  if (req.method == "GET" && req.path == "/v1/members") return ApiResponse{200, "application/json", members_json()};
+  if (req.method == "GET" && req.path == "/metrics") return ApiResponse{200, "text/plain; version=0.0.4", metrics_text()};
+  if (req.method == "POST" && req.path == "/v1/leave") {
+    gossip::Effects fx;
+    membership_->leave(now_ms(), fx);
+    for (auto& out : fx.out) send(out);
+    // Let the datagrams leave before the process does.
+    auto t = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(300));
+    t->async_wait([this, t](boost::system::error_code) { exit(0, "left the cluster"); });
+    return ok({{"left", true}});
+  }
+  if (req.path == "/v1/services") {
+    if (req.method == "GET") {
+      json out = json::array();
+      replica_->state().for_each([&](const crdt::Record& r) {
+        if (r.key.kind != crdt::Kind::service_instance || r.tombstone) return;
+        auto v = crdt::decode_service_instance(r.value);
+        auto m = membership_->members().find(r.key.owner);
+        out.push_back({{"name", v->service},
+                       {"address", v->address},
+                       {"port", v->port ? json(v->port) : json(nullptr)},
+                       {"protocol", v->protocol},
+                       {"healthy", v->healthy},
+                       {"machine", m == membership_->members().end() ? to_hex(r.key.owner) : m->second.name},
+                       {"machine_state", m == membership_->members().end() ? "unknown" : gossip::state_name(m->second.state)}});
+      });
+      return ok(out);
+    }
+    if (req.method == "POST") {
+      json in = json::parse(req.body, nullptr, false);
+      if (in.is_discarded() || !in.is_object()) return error(400, "body must be a JSON object");
+      std::string name = in.value("name", ""), address = in.value("address", "");
+      int port = in.value("port", 0);
+      std::string protocol = in.value("protocol", port ? "tcp" : "");
+      if (!valid_service_name(name)) return error(400, "service name must be 1-63 letters, digits, '-' or '_'");
+      if (!Ipv4::parse(address)) return error(400, "service address must be an IPv4 address");
+      if (port < 0 || port > 65535) return error(400, "port must be 1-65535");
+      if (!protocol.empty() && protocol != "tcp" && protocol != "udp") return error(400, "protocol must be tcp or udp");
+      crdt::ServiceInstanceValue v{name, address, static_cast<uint16_t>(port), protocol, in.value("port_name", ""), true};
+      std::string key = name + "/" + address + (port ? ":" + std::to_string(port) : "");
+      auto r = replica_->put(crdt::Kind::service_instance, key, crdt::encode_value(v), now_ms());
+      publish_local({r});
+      after_event();
+      return ok({{"added", key}});
+    }
+    if (req.method == "DELETE") {
+      auto name = req.query.count("name") ? req.query.at("name") : "";
+      auto address = req.query.count("address") ? req.query.at("address") : "";
+      std::vector<std::string> keys;
+      replica_->state().for_owner(replica_->id(), [&](const crdt::Record& r) {
+        if (r.key.kind != crdt::Kind::service_instance || r.tombstone) return;
+        auto v = crdt::decode_service_instance(r.value);
+        if (v && v->service == name && (address.empty() || v->address == address)) keys.push_back(r.key.name);
+      });
+      if (keys.empty()) return error(404, "no service " + name + (address.empty() ? "" : " at " + address) + " on this machine");
+      std::vector<crdt::Record> removed;
+      for (const auto& k : keys)
+        if (auto r = replica_->erase(crdt::Kind::service_instance, k, now_ms())) removed.push_back(*r);
+      publish_local(removed);
+      after_event();
+      return ok({{"removed", keys}});
+    }
+  }
+  return error(404, "no route " + req.method + " " + req.path);
+}
+
+}  // namespace weft::agent

@@ -1,0 +1,273 @@
+// weft: the command line. `weft init` and `weft token` read the data dir directly; `weft agent`
+// runs the agent; every other command is a client of the running agent's local API.
+#include <spdlog/spdlog.h>
+
+#include <utility>  // before Asio (Boost 1.74)
+
+#include <CLI/CLI.hpp>
+#include <boost/asio.hpp>
+#include <iostream>
+#include <nlohmann/json.hpp>
+
+#include "agent/address.hpp"
+#include "agent/agent.hpp"
+#include "agent/cluster_info.hpp"
+#include "agent/local_api.hpp"
+#include "base/hex.hpp"
+#include "cli/config_layers.hpp"
+#include "crdt/subnet.hpp"
+#include "store/durable_replica.hpp"
+
+using namespace weft;
+using json = nlohmann::json;
+
+namespace {
+
+struct Fail : std::runtime_error {
+  int code;
+  Fail(const std::string& m, int c = 1) : std::runtime_error(m), code(c) {}
+};
+
+json api(const std::string& data_dir, const std::string& method, const std::string& target, const std::string& body = "") {
+  auto res = agent::call_local_api(std::filesystem::path(data_dir) / "api.sock", method, target, body);
+  json out = json::parse(res.body, nullptr, false);
+  if (res.status != 200) throw Fail(out.is_object() && out.contains("error") ? out["error"].get<std::string>() : res.body);
+  return out;
+}
+
+std::string url_encode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') out.push_back(static_cast<char>(c));
+    else {
+      char buf[4];
+      std::snprintf(buf, sizeof buf, "%%%02X", c);
+      out += buf;
+    }
+  }
+  return out;
+}
+
+std::string token_for(store::RecordStore& store, const agent::ClusterInfo& info, const std::vector<std::string>& extra) {
+  agent::JoinToken t{info.key, info.id, info.network, {}};
+  if (auto a = store.get_meta("machine.advertise")) t.seeds.push_back(*a);
+  for (const auto& s : extra) t.seeds.push_back(s);
+  return t.encode();
+}
+
+int cmd_init(const std::string& data_dir, const std::string& name, const std::string& network, const std::string& advertise) {
+  auto net = Ipv4Net::parse(network);
+  if (!net || net->prefix > 24) throw Fail("--network " + network + " is not an IPv4 prefix of /24 or shorter");
+  if (!advertise.empty() && !agent::parse_host_port(advertise)) throw Fail("--advertise " + advertise + " is not IP:PORT");
+  auto store = store::RecordStore::open(data_dir, true);
+  if (auto existing = agent::load_cluster_info(*store))
+    throw Fail("data dir " + data_dir + " already holds cluster " + to_hex(existing->id) + "; use `weft token` to join others");
+  char host[256] = {};
+  gethostname(host, sizeof host - 1);
+  auto info = agent::new_cluster(*net, name.empty() ? std::string(host) : name);
+  agent::save_cluster_info(*store, info);
+  std::vector<std::pair<std::string, std::string>> meta{{"cluster.founder", "1"}};
+  if (!advertise.empty()) meta.emplace_back("machine.advertise", advertise);
+  store->apply({}, meta);
+  auto identity = store::load_or_create_identity(*store);
+  auto restored = store::restore_replica(*store, identity, {}, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  crdt::SubnetClaimer claimer(*net);
+  auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
+  auto outcome = claimer.settle(restored.replica, now);
+  store::persist(*store, restored.replica);
+  std::cout << "initialised cluster " << to_hex(info.id) << " in " << data_dir << "\n"
+            << "machine " << info.name << " (" << to_hex(std::span(identity.signing.public_key().data(), 8)) << "), subnet "
+            << (outcome.subnet ? outcome.subnet->to_string() : "-") << "\n";
+  if (advertise.empty()) std::cout << "no --advertise given: joiners must pass --join IP:PORT of this machine\n";
+  std::cout << "join token (a secret: it holds the cluster key):\n" << token_for(*store, info, {}) << "\n";
+  return 0;
+}
+
+int cmd_token(const std::string& data_dir, const std::vector<std::string>& seeds) {
+  auto store = store::RecordStore::open(data_dir, false);
+  auto info = agent::load_cluster_info(*store);
+  if (!info) throw Fail("data dir " + data_dir + " holds no cluster");
+  std::cout << token_for(*store, *info, seeds) << "\n";
+  return 0;
+}
+
+int cmd_agent(agent::AgentOptions options) {
+  boost::asio::io_context io;
+  int code = 0;
+  std::string why;
+  agent::Agent a(io, std::move(options));
+  a.on_exit = [&](int c, const std::string& w) {
+    code = c;
+    why = w;
+    io.stop();
+  };
+  boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) io.stop();
+  });
+  try {
+    a.start();
+  } catch (const agent::AgentError& e) {
+    throw Fail(e.what(), 2);
+  }
+  io.run();
+  if (code != 0) throw Fail(why, code);
+  return 0;
+}
+
+void print_members(const json& members) {
+  std::printf("%-20s %-8s %-18s %-22s %s\n", "NAME", "STATE", "SUBNET", "ADDRESS", "INCARNATION");
+  for (const auto& m : members)
+    std::printf("%-20s %-8s %-18s %-22s %llu\n", m["name"].get<std::string>().c_str(), m["state"].get<std::string>().c_str(),
+                m["subnet"].is_null() ? "-" : m["subnet"].get<std::string>().c_str(), m["address"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(m["incarnation"].get<uint64_t>()));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"weft: a peer-to-peer WireGuard mesh agent"};
+  app.require_subcommand(1);
+  std::string data_dir = "/var/lib/weft", config;
+  bool as_json = false;
+  auto common = [&](CLI::App* sub, bool json_flag) {
+    sub->add_option("--data-dir", data_dir, "data directory")->capture_default_str();
+    sub->add_option("--config", config, "TOML config file");
+    if (json_flag) sub->add_flag("--json", as_json, "print JSON");
+  };
+
+  std::string name, network = "10.210.0.0/16", advertise;
+  auto* init = app.add_subcommand("init", "create a cluster; prints a join token last");
+  common(init, false);
+  init->add_option("--name", name, "machine name (default: host name)");
+  init->add_option("--network", network, "cluster network")->capture_default_str();
+  init->add_option("--advertise", advertise, "this machine's control address IP:PORT, put in join tokens");
+
+  std::vector<std::string> seeds;
+  auto* token = app.add_subcommand("token", "print a join token for this cluster");
+  common(token, false);
+  token->add_option("--seed", seeds, "extra seed address IP:PORT");
+
+  agent::AgentOptions ao;
+  auto* agent_cmd = app.add_subcommand("agent", "run the agent");
+  common(agent_cmd, false);
+  agent_cmd->add_option("--name", ao.name, "machine name");
+  agent_cmd->add_option("--bind", ao.bind, "control port bind address")->capture_default_str();
+  agent_cmd->add_option("--advertise", ao.advertise, "control address others reach this machine at");
+  agent_cmd->add_option("--token", ao.token, "join token (for a fresh data dir)");
+  agent_cmd->add_option("--join", ao.join, "seed address IP:PORT (repeatable)")->delimiter(',');
+  agent_cmd->add_option("--wg-backend", ao.wg_backend, "kernel, userspace or none")
+      ->check(CLI::IsMember({"kernel", "userspace", "none"}))
+      ->capture_default_str();
+  agent_cmd->add_option("--dns-listen", ao.dns_listen, "extra DNS listen address IP:PORT")->delimiter(',');
+  agent_cmd->add_option("--join-timeout-ms", ao.join_timeout_ms, "give up joining after this long")->capture_default_str();
+  std::string log_level = "info";
+  agent_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
+
+  auto* status = app.add_subcommand("status", "this machine");
+  common(status, true);
+  auto* members = app.add_subcommand("members", "the cluster's members");
+  common(members, true);
+  auto* leave = app.add_subcommand("leave", "leave the cluster gracefully and stop the agent");
+  common(leave, false);
+
+  auto* service = app.add_subcommand("service", "service records");
+  service->require_subcommand(1);
+  std::string svc_name, svc_target, svc_address;
+  auto* svc_add = service->add_subcommand("add", "register NAME at IP[:PORT] on this machine");
+  common(svc_add, false);
+  svc_add->add_option("name", svc_name)->required();
+  svc_add->add_option("address", svc_target, "IP[:PORT]")->required();
+  auto* svc_rm = service->add_subcommand("rm", "remove NAME (at IP) from this machine");
+  common(svc_rm, false);
+  svc_rm->add_option("name", svc_name)->required();
+  svc_rm->add_option("address", svc_address, "IP");
+  auto* svc_ls = service->add_subcommand("ls", "list services");
+  common(svc_ls, true);
+
+  for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls}) cli::add_env_names(*sub);
+  CLI11_PARSE(app, argc, argv);
+
+  try {
+    for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls})
+      if (sub->parsed() && !config.empty()) cli::apply_toml(*sub, config);
+
+    if (init->parsed()) return cmd_init(data_dir, name, network, advertise);
+    if (token->parsed()) return cmd_token(data_dir, seeds);
+    if (agent_cmd->parsed()) {
+      spdlog::set_level(spdlog::level::from_str(log_level));
+      ao.data_dir = data_dir;
+      return cmd_agent(std::move(ao));
+    }
+    if (status->parsed()) {
+      auto s = api(data_dir, "GET", "/v1/status");
+      if (as_json) {
+        std::cout << s.dump(2) << "\n";
+      } else {
+        std::cout << "name:         " << s["name"].get<std::string>() << "\n"
+                  << "id:           " << s["id"].get<std::string>() << "\n"
+                  << "cluster:      " << s["cluster"].get<std::string>() << "\n"
+                  << "subnet:       " << (s["subnet"].is_null() ? "-" : s["subnet"].get<std::string>()) << "\n"
+                  << "mesh address: " << (s["mesh_address"].is_null() ? "-" : s["mesh_address"].get<std::string>()) << "\n"
+                  << "address:      " << s["address"].get<std::string>() << "\n"
+                  << "members:      " << s["members"]["alive"] << " alive, " << s["members"]["suspect"] << " suspect, "
+                  << s["members"]["dead"] << " dead, " << s["members"]["left"] << " left\n";
+      }
+      return 0;
+    }
+    if (members->parsed()) {
+      auto m = api(data_dir, "GET", "/v1/members");
+      if (as_json) std::cout << m.dump(2) << "\n";
+      else print_members(m);
+      return 0;
+    }
+    if (leave->parsed()) {
+      api(data_dir, "POST", "/v1/leave");
+      std::cout << "left the cluster; the agent is stopping\n";
+      return 0;
+    }
+    if (svc_add->parsed()) {
+      json body{{"name", svc_name}};
+      auto colon = svc_target.find(':');
+      body["address"] = svc_target.substr(0, colon);
+      if (colon != std::string::npos) {
+        try {
+          body["port"] = std::stoi(svc_target.substr(colon + 1));
+        } catch (const std::exception&) {
+          throw Fail("bad port in " + svc_target);
+        }
+      }
+      auto r = api(data_dir, "POST", "/v1/services", body.dump());
+      std::cout << "added " << r["added"].get<std::string>() << "\n";
+      return 0;
+    }
+    if (svc_rm->parsed()) {
+      auto r = api(data_dir, "DELETE", "/v1/services?name=" + url_encode(svc_name) + "&address=" + url_encode(svc_address));
+      std::cout << "removed " << r["removed"].size() << " record(s)\n";
+      return 0;
+    }
+    if (svc_ls->parsed()) {
+      auto r = api(data_dir, "GET", "/v1/services");
+      if (as_json) {
+        std::cout << r.dump(2) << "\n";
+      } else {
+        std::printf("%-20s %-22s %-20s %s\n", "NAME", "ADDRESS", "MACHINE", "STATE");
+        for (const auto& s : r)
+          std::printf("%-20s %-22s %-20s %s\n", s["name"].get<std::string>().c_str(),
+                      (s["address"].get<std::string>() + (s["port"].is_null() ? "" : ":" + std::to_string(s["port"].get<int>()))).c_str(),
+                      s["machine"].get<std::string>().c_str(), s["machine_state"].get<std::string>().c_str());
+      }
+      return 0;
+    }
+  } catch (const Fail& e) {
+    std::cerr << "weft: " << e.what() << "\n";
+    return e.code;
+  } catch (const store::StoreError& e) {
+    std::cerr << "weft: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "weft: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
