@@ -10,7 +10,7 @@ packages=(
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev liblmdb-dev lmdb-utils
   libspdlog-dev libfmt-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
-  iproute2 iptables procps
+  iproute2 iptables procps curl
 )
 
 missing=()

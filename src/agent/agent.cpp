@@ -4,6 +4,8 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/address.hpp"
@@ -78,7 +80,22 @@ void Agent::open_state() {
     save_cluster_info(*store_, *stored);
   }
   cluster_ = *stored;
-  if (token) seeds_ = token->seeds;
+  // Seeds: the token's (remembered for restarts), --join, and every member this data dir has
+  // heard of: a restarted machine rejoins through whoever is up.
+  if (token) {
+    std::string joined;
+    for (const auto& s : token->seeds) joined += (joined.empty() ? "" : ",") + s;
+    store_->put_meta("cluster.seeds", joined);
+  }
+  if (auto stored_seeds = store_->get_meta("cluster.seeds")) {
+    size_t start = 0;
+    while (start < stored_seeds->size()) {
+      size_t comma = stored_seeds->find(',', start);
+      seeds_.push_back(stored_seeds->substr(start, comma - start));
+      if (comma == std::string::npos) break;
+      start = comma + 1;
+    }
+  }
   for (const auto& j : options_.join) seeds_.push_back(j);
   founder_ = store_->get_meta("cluster.founder").has_value();
 
@@ -86,6 +103,17 @@ void Agent::open_state() {
   auto restored = store::restore_replica(*store_, *identity_, {}, now_ms());
   if (restored.refused) spdlog::warn("{} stored records failed to load (corrupt or invalid): skipped", restored.refused);
   replica_ = std::make_unique<crdt::Replica>(std::move(restored.replica));
+  replica_->state().for_each([&](const crdt::Record& r) {
+    if (r.key.kind != crdt::Kind::machine || r.tombstone || r.key.owner == replica_->id()) return;
+    if (auto m = crdt::decode_machine(r.value)) {
+      boost::system::error_code ec;
+      auto ip = boost::asio::ip::make_address(m->control_address.ip, ec);
+      if (!ec && m->control_address.port) seeds_.push_back(format_host_port(ip, m->control_address.port));
+    }
+  });
+  std::sort(seeds_.begin(), seeds_.end());
+  seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
+  synced_before_ = replica_->last_exchange_ms().has_value();
   persisted_exchange_ = replica_->last_exchange_ms();
   claimer_.emplace(cluster_.network);
 }
@@ -139,7 +167,9 @@ void Agent::start() {
   gossip::Effects fx;
   membership_->join(seeds_, now, fx);
   for (auto& out : fx.out) send(out);
-  join_deadline_ = seeds_.empty() ? 0 : now + options_.join_timeout_ms;
+  // Only a machine joining for the first time gives up: a restarted member keeps trying its
+  // known peers (they may all be rebooting too) and keeps serving what it has.
+  join_deadline_ = seeds_.empty() || synced_before_ || founder_ ? 0 : now + options_.join_timeout_ms;
   spdlog::info("weft agent {} ({}) on {}, cluster {}, {} seed(s)", cluster_.name, short_id(replica_->id()),
                advertise_, to_hex(cluster_.id), seeds_.size());
   receive_datagram();
@@ -163,7 +193,7 @@ void Agent::publish_local(std::vector<crdt::Record> records) {
 
 void Agent::settle_subnet() {
   // Only after the first complete sync (or as the founder): never claim from a partial view.
-  if (!founder_ && !membership_->joined()) return;
+  if (!founder_ && !synced_before_ && !membership_->joined()) return;
   auto before = replica_->state().digest();
   auto outcome = claimer_->settle(*replica_, now_ms());
   if (outcome.status == crdt::SubnetClaimer::Status::exhausted)

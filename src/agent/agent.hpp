@@ -100,6 +100,7 @@ class Agent {
   std::string advertise_;
   std::vector<std::string> seeds_;
   bool founder_ = false;
+  bool synced_before_ = false;  // completed an exchange in an earlier run
 
   udp::socket udp_;
   tcp::acceptor tcp_;

@@ -196,6 +196,7 @@ int main(int argc, char** argv) {
     if (token->parsed()) return cmd_token(data_dir, seeds);
     if (agent_cmd->parsed()) {
       spdlog::set_level(spdlog::level::from_str(log_level));
+      spdlog::flush_on(spdlog::level::info);  // a log line must survive a kill -9
       ao.data_dir = data_dir;
       return cmd_agent(std::move(ao));
     }

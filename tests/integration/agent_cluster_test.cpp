@@ -1,0 +1,340 @@
+// Real `weft agent` processes on 127.0.0.1 with --wg-backend none: joining through one seed,
+// replication of service records, failure detection after kill -9, restart with state, a wrong
+// cluster key, bad input on the control port, and the setup errors a user can hit.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <fstream>
+#include <map>
+#include <set>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "agent/join_token.hpp"
+#include "base/hex.hpp"
+#include "gossip/codec.hpp"
+#include "gossip/seal.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace weft;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kWeft = WEFT_BINARY;
+
+// A port free for both UDP and TCP on 127.0.0.1 right now.
+uint16_t free_port() {
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int t = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof a;
+    bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
+    getsockname(t, reinterpret_cast<sockaddr*>(&a), &len);
+    int u = socket(AF_INET, SOCK_DGRAM, 0);
+    bool ok = bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    close(u);
+    close(t);
+    if (ok) return ntohs(a.sin_port);
+  }
+  throw std::runtime_error("no free port");
+}
+
+class AgentCluster : public ::testing::Test {
+ protected:
+  struct Agent {
+    std::string dir;
+    std::string address;
+    pid_t pid = -1;
+  };
+
+  void TearDown() override {
+    for (auto& a : agents_) test::stop(a.pid);
+    if (HasFailure())
+      for (auto& a : agents_) {
+        auto log = test::run({"/bin/cat", a.dir + ".log"});
+        std::cerr << "---- " << a.dir << ".log (tail)\n" << log.output.substr(log.output.size() > 3000 ? log.output.size() - 3000 : 0);
+      }
+  }
+
+  std::string path(const std::string& name) { return (tmp_.path() / name).string(); }
+
+  // Initialises the first machine and returns the join token.
+  std::string init_first() {
+    Agent a{path("m0"), "127.0.0.1:" + std::to_string(free_port())};
+    auto r = test::run({kWeft, "init", "--data-dir", a.dir, "--name", "m0", "--advertise", a.address});
+    EXPECT_EQ(r.code, 0) << r.output;
+    agents_.push_back(a);
+    auto last_newline = r.output.rfind('\n', r.output.size() - 2);
+    return r.output.substr(last_newline + 1, r.output.size() - last_newline - 2);
+  }
+
+  void start(size_t i, const std::string& token = "") {
+    Agent& a = agents_[i];
+    std::vector<std::string> args{kWeft, "agent", "--data-dir", a.dir, "--bind", a.address, "--wg-backend", "none",
+                                  "--name", "m" + std::to_string(i)};
+    if (!token.empty()) {
+      args.push_back("--token");
+      args.push_back(token);
+    }
+    a.pid = test::spawn(args, a.dir + ".log");
+  }
+
+  size_t add(const std::string& token) {
+    agents_.push_back(Agent{path("m" + std::to_string(agents_.size())), "127.0.0.1:" + std::to_string(free_port())});
+    start(agents_.size() - 1, token);
+    return agents_.size() - 1;
+  }
+
+  // name -> state as agent i sees it (empty when its API does not answer).
+  std::map<std::string, std::string> members(size_t i) {
+    auto r = test::run({kWeft, "members", "--data-dir", agents_[i].dir, "--json"}, 10s);
+    std::map<std::string, std::string> out;
+    if (r.code != 0) return out;
+    auto j = json::parse(r.output, nullptr, false);
+    if (!j.is_array()) return out;
+    for (const auto& m : j) out[m["name"]] = m["state"];
+    return out;
+  }
+
+  bool all_see(const std::string& name, const std::string& state, std::optional<size_t> except = {}) {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      if (except && *except == i) continue;
+      auto m = members(i);
+      if (!m.count(name) || m[name] != state) return false;
+    }
+    return true;
+  }
+
+  std::string metric(size_t i, const std::string& name) {
+    auto r = test::run({"/usr/bin/curl", "-s", "--unix-socket", agents_[i].dir + "/api.sock", "http://weft/metrics"}, 10s);
+    auto pos = r.output.find(name + " ");
+    if (pos == std::string::npos) return "";
+    auto end = r.output.find('\n', pos);
+    return r.output.substr(pos + name.size() + 1, end - pos - name.size() - 1);
+  }
+
+  test::TempDir tmp_;
+  std::vector<Agent> agents_;
+};
+
+TEST_F(AgentCluster, TwelveAgentsJoinReplicateDetectFailureAndRestart) {
+  std::string token = init_first();
+  start(0);
+  for (int i = 1; i < 12; ++i) add(token);
+  ASSERT_TRUE(test::wait_until([&] {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      auto m = members(i);
+      if (m.size() != 12) return false;
+      for (const auto& [name, state] : m)
+        if (state != "alive") return false;
+    }
+    return true;
+  }, 30s)) << "not all 12 agents see all 12 alive";
+
+  // A service added on one machine is listed by all.
+  auto r = test::run({kWeft, "service", "add", "api", "10.210.5.2:8000", "--data-dir", agents_[5].dir});
+  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_TRUE(test::wait_until([&] {
+    for (const auto& a : agents_) {
+      auto ls = test::run({kWeft, "service", "ls", "--json", "--data-dir", a.dir}, 10s);
+      auto j = json::parse(ls.output, nullptr, false);
+      if (!j.is_array() || j.size() != 1 || j[0]["address"] != "10.210.5.2" || j[0]["machine"] != "m5") return false;
+    }
+    return true;
+  }, 15s));
+
+  // kill -9 of one is seen as dead by every other.
+  test::stop(agents_[5].pid, SIGKILL);
+  ASSERT_TRUE(test::wait_until([&] { return all_see("m5", "dead", 5); }, 45s));
+
+  // Restarting it brings it back alive, with its records and a higher incarnation.
+  start(5);
+  ASSERT_TRUE(test::wait_until([&] { return all_see("m5", "alive"); }, 30s));
+  auto ls = test::run({kWeft, "service", "ls", "--json", "--data-dir", agents_[5].dir}, 10s);
+  EXPECT_NE(ls.output.find("10.210.5.2"), std::string::npos) << ls.output;
+  auto list = json::parse(test::run({kWeft, "members", "--json", "--data-dir", agents_[0].dir}).output);
+  for (const auto& m : list) {
+    if (m["name"] != "m5") continue;
+    EXPECT_GE(m["incarnation"].get<int>(), 1);
+  }
+
+  // Every machine got a distinct /24 once synced.
+  ASSERT_TRUE(test::wait_until([&] {
+    auto j = json::parse(test::run({kWeft, "members", "--json", "--data-dir", agents_[0].dir}).output, nullptr, false);
+    std::set<std::string> subnets;
+    for (const auto& m : j)
+      if (!m["subnet"].is_null()) subnets.insert(m["subnet"].get<std::string>());
+    return subnets.size() == 12;
+  }, 20s));
+
+  // Graceful leave is seen as left, not dead.
+  r = test::run({kWeft, "leave", "--data-dir", agents_[3].dir});
+  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_TRUE(test::wait_until([&] { return all_see("m3", "left", 3); }, 10s)) << [&] {
+    std::string views;
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      auto r = test::run({kWeft, "members", "--data-dir", agents_[i].dir}, 10s);
+      views += "m" + std::to_string(i) + ": exit " + std::to_string(r.code) + "\n" + r.output;
+    }
+    return views;
+  }();
+}
+
+TEST_F(AgentCluster, WrongClusterKeyCannotJoin) {
+  std::string token = init_first();
+  start(0);
+  // A token of another cluster pointing at this cluster's seed.
+  auto other = test::run({kWeft, "init", "--data-dir", path("other"), "--advertise", agents_[0].address});
+  ASSERT_EQ(other.code, 0);
+  auto nl = other.output.rfind('\n', other.output.size() - 2);
+  std::string wrong = other.output.substr(nl + 1, other.output.size() - nl - 2);
+  auto r = test::run({kWeft, "agent", "--data-dir", path("intruder"), "--bind", "127.0.0.1:" + std::to_string(free_port()),
+                      "--token", wrong, "--join-timeout-ms", "3000"}, 30s);
+  EXPECT_EQ(r.code, 2) << r.output;
+  EXPECT_NE(r.output.find("cluster key"), std::string::npos) << r.output;
+  EXPECT_EQ(members(0).size(), 1u);
+  EXPECT_NE(metric(0, "weft_frames_dropped_total{reason=\"unknown_key\"}"), "0");
+}
+
+TEST_F(AgentCluster, GarbageTruncatedAndReplayedDatagramsOnlyMoveDropCounters) {
+  std::string token = init_first();
+  start(0);
+  add(token);
+  ASSERT_TRUE(test::wait_until([&] { return members(0).size() == 2 && all_see("m1", "alive"); }, 20s));
+  auto port = static_cast<uint16_t>(std::stoi(agents_[0].address.substr(10)));
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::mt19937 rng(7);
+  auto send = [&](const std::string& bytes) {
+    sendto(s, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  };
+  for (int i = 0; i < 300; ++i) {
+    std::string junk(1 + rng() % 1400, '\0');
+    for (auto& c : junk) c = static_cast<char>(rng());
+    if (i % 3 == 0) junk[0] = static_cast<char>(0xC8);  // looks sealed
+    send(junk);
+  }
+  send(std::string(1, static_cast<char>(0xC8)));  // truncated
+
+  // A genuine frame, sealed with the cluster key from the token, sent twice: the first is
+  // answered (an ack comes back), the replay is dropped and counted.
+  std::string why;
+  auto parsed = agent::JoinToken::decode(token, &why);
+  ASSERT_TRUE(parsed) << why;
+  auto status = json::parse(test::run({kWeft, "status", "--json", "--data-dir", agents_[0].dir}).output);
+  auto target = from_hex(status["id"].get<std::string>());
+  ASSERT_TRUE(target && target->size() == 32);
+  gossip::MemberId fake{};
+  fake.fill(0x42);
+  gossip::FrameSealer sealer(gossip::Keyring(parsed->key), fake, 99);
+  gossip::Message ping;
+  ping.from = fake;
+  gossip::Ping body;
+  body.seq = 4242;
+  std::memcpy(body.target.data(), target->data(), 32);
+  ping.body = body;
+  auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          std::chrono::system_clock::now().time_since_epoch()).count());
+  std::string frame = sealer.seal(gossip::encode_message(ping), now_ms);
+  // (the socket got its local port from the first sendto above: the ack comes back to it)
+  timeval tv{5, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  send(frame);
+  char reply[2048];
+  ssize_t n = recv(s, reply, sizeof reply, 0);
+  ASSERT_GT(n, 0) << "no ack for a genuine ping";
+  auto opened = sealer.open({reinterpret_cast<const uint8_t*>(reply), static_cast<size_t>(n)});
+  ASSERT_TRUE(opened);
+  auto ack = gossip::decode_message({reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()});
+  ASSERT_TRUE(ack && std::holds_alternative<gossip::Ack>(ack->body));
+  EXPECT_EQ(std::get<gossip::Ack>(ack->body).seq, 4242u);
+  send(frame);  // the replay
+  close(s);
+  ASSERT_TRUE(test::wait_until([&] { return metric(0, "weft_frames_dropped_total{reason=\"replayed\"}") == "1"; }, 10s));
+  ASSERT_TRUE(test::wait_until([&] {
+    auto auth = metric(0, "weft_frames_dropped_total{reason=\"unknown_key\"}");
+    auto other = metric(0, "weft_frames_dropped_total{reason=\"not_control\"}");
+    auto shortf = metric(0, "weft_frames_dropped_total{reason=\"too_short\"}");
+    return !auth.empty() && !other.empty() && std::stoul(auth) > 0 && std::stoul(other) > 0 && std::stoul(shortf) > 0;
+  }, 10s));
+  // Nothing else changed: both still alive, same membership, agent still answering.
+  EXPECT_TRUE(all_see("m1", "alive"));
+  EXPECT_TRUE(all_see("m0", "alive"));
+  EXPECT_EQ(members(0).size(), 2u);
+}
+
+TEST_F(AgentCluster, SetupErrorsAreClearAndNonZero) {
+  std::string token = init_first();
+  start(0);
+  ASSERT_TRUE(test::wait_until([&] { return members(0).size() == 1; }, 10s));
+  // Bad token.
+  auto r = test::run({kWeft, "agent", "--data-dir", path("bad"), "--bind", "127.0.0.1:" + std::to_string(free_port()),
+                      "--token", token.substr(0, token.size() - 3) + "xyz"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("bad join token"), std::string::npos) << r.output;
+  // Occupied port: the first agent's.
+  r = test::run({kWeft, "agent", "--data-dir", path("busy"), "--bind", agents_[0].address, "--token", token});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("cannot bind"), std::string::npos) << r.output;
+  // Unreachable seed: a token whose seed has no listener.
+  auto dead_seed = test::run({kWeft, "token", "--data-dir", agents_[0].dir});
+  auto lone = test::run({kWeft, "init", "--data-dir", path("lone"), "--advertise", "127.0.0.1:" + std::to_string(free_port())});
+  auto nl = lone.output.rfind('\n', lone.output.size() - 2);
+  r = test::run({kWeft, "agent", "--data-dir", path("orphan"), "--bind", "127.0.0.1:" + std::to_string(free_port()),
+                 "--token", lone.output.substr(nl + 1, lone.output.size() - nl - 2), "--join-timeout-ms", "3000"}, 30s);
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("no seed reachable"), std::string::npos) << r.output;
+  // A data dir of another cluster.
+  r = test::run({kWeft, "agent", "--data-dir", path("lone"), "--bind", "127.0.0.1:" + std::to_string(free_port()),
+                 "--token", token});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("belongs to cluster"), std::string::npos) << r.output;
+  // The same data dir twice.
+  r = test::run({kWeft, "agent", "--data-dir", agents_[0].dir, "--bind", "127.0.0.1:" + std::to_string(free_port())});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("in use"), std::string::npos) << r.output;
+  // A wrong flag.
+  r = test::run({kWeft, "agent", "--wg-backend", "quantum"});
+  EXPECT_NE(r.code, 0);
+  (void)dead_seed;
+}
+
+TEST_F(AgentCluster, SettingsComeFromFlagsThenEnvironmentThenToml) {
+  std::string token = init_first();
+  std::string cfg = path("weft.toml");
+  {
+    std::ofstream f(cfg);
+    f << "data-dir = \"" << agents_[0].dir << "\"\nbind = \"" << agents_[0].address << "\"\nname = \"from-toml\"\n";
+  }
+  setenv("WEFT_NAME", "from-env", 1);
+  agents_[0].pid = test::spawn({kWeft, "agent", "--config", cfg}, agents_[0].dir + ".log");
+  ASSERT_TRUE(test::wait_until([&] { return members(0).count("from-env") == 1; }, 10s)) << "env should beat TOML";
+  unsetenv("WEFT_NAME");
+  test::stop(agents_[0].pid);
+  agents_[0].pid = test::spawn({kWeft, "agent", "--config", cfg, "--name", "from-flag"}, agents_[0].dir + ".log");
+  ASSERT_TRUE(test::wait_until([&] { return members(0).count("from-flag") == 1; }, 10s)) << "flag should beat env and TOML";
+  test::stop(agents_[0].pid);
+  agents_[0].pid = test::spawn({kWeft, "agent", "--config", cfg}, agents_[0].dir + ".log");
+  ASSERT_TRUE(test::wait_until([&] { return members(0).count("from-toml") == 1; }, 10s));
+  // An unknown key in the file is an error, not silently ignored.
+  {
+    std::ofstream f(path("bad.toml"));
+    f << "data-dir = \"" << agents_[0].dir << "\"\nbindd = \"x\"\n";
+  }
+  auto r = test::run({kWeft, "agent", "--config", path("bad.toml")});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("unknown setting"), std::string::npos) << r.output;
+}
+
+}  // namespace
