@@ -14,6 +14,7 @@ enum Kind {
   containerLease @4;
   serviceInstance @5;
   accessSession @6;
+  machineRemoval @7;
 }
 
 struct SignedRecord {
@@ -78,4 +79,11 @@ struct AccessSession {
   address @1 :Text;         # the session's /32
   clientKey @2 :Data;       # client's WireGuard public key
   expiresMs @3 :UInt64;     # unix milliseconds
+}
+
+struct MachineRemoval {
+  # Written by the member that ran `weft machine rm`: every member forgets the machine, drops
+  # its records and refuses its future ones; its /24 becomes free. Permanent for that id.
+  machine @0 :Data;         # the removed machine's id
+  name @1 :Text;            # its name when removed, for humans
 }

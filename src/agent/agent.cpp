@@ -325,6 +325,16 @@ void Agent::send_stream(const std::string& to, std::shared_ptr<std::string> fram
 void Agent::after_event() {
   if (exiting_) return;
   uint64_t now = now_ms();
+  // Machines removed by anyone (machine rm) are forgotten and shut out of gossip.
+  if (replica_->retired().size() != banned_) {
+    for (const auto& id : replica_->retired()) membership_->ban(id);
+    banned_ = replica_->retired().size();
+  }
+  if (replica_->removed_self()) {
+    store::persist(*store_, *replica_);
+    exit(3, "this machine was removed from the cluster (weft machine rm); run weft init or join with a new data dir");
+    return;
+  }
   if (now >= next_settle_) {
     settle_subnet();
     next_settle_ = now + 2'000;

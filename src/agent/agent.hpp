@@ -116,6 +116,7 @@ class Agent {
   unsigned seed_connect_failures_ = 0;
   std::optional<uint64_t> persisted_exchange_;
   bool exiting_ = false;
+  size_t banned_ = 0;
   DropCounters drops_;
   uint64_t frames_in_ = 0, frames_out_ = 0, bytes_in_ = 0, bytes_out_ = 0, send_errors_ = 0;
 };

@@ -179,6 +179,28 @@ ApiResponse Agent::handle(const ApiRequest& req) {
       return ok({{"removed", keys}});
     }
   }
+  if (req.method == "POST" && req.path == "/v1/machines/rm") {
+    json in = json::parse(req.body, nullptr, false);
+    if (in.is_discarded() || !in.is_object()) return error(400, "body must be a JSON object");
+    std::string name = in.value("name", "");
+    bool force = in.value("force", false);
+    std::vector<const gossip::Member*> found;
+    for (const auto& [id, m] : membership_->members())
+      if (m.name == name || to_hex(id) == name) found.push_back(&m);
+    if (found.empty()) return error(404, "no machine named " + name);
+    if (found.size() > 1) return error(409, "several machines are named " + name + ": give the id (weft members --json)");
+    const gossip::Member& m = *found.front();
+    if (m.id == replica_->id()) return error(409, "this is the local machine: use weft leave");
+    bool live = m.state == MemberState::alive || m.state == MemberState::suspect;
+    if (live && !force)
+      return error(409, "machine " + m.name + " is " + gossip::state_name(m.state) + "; pass --force to remove a live machine");
+    auto r = replica_->put(crdt::Kind::machine_removal, crdt::machine_removal_name(m.id),
+                           crdt::encode_value(crdt::MachineRemovalValue{m.id, m.name}), now_ms());
+    std::string removed = m.name;
+    publish_local({r});
+    after_event();
+    return ok({{"removed", removed}});
+  }
   return error(404, "no route " + req.method + " " + req.path);
 }
 

@@ -185,11 +185,20 @@ int main(int argc, char** argv) {
   auto* svc_ls = service->add_subcommand("ls", "list services");
   common(svc_ls, true);
 
-  for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls}) cli::add_env_names(*sub);
+  auto* machine = app.add_subcommand("machine", "machines of the cluster");
+  machine->require_subcommand(1);
+  std::string machine_name;
+  bool force = false;
+  auto* machine_rm = machine->add_subcommand("rm", "retire a dead or left machine: its records go, its /24 is free");
+  common(machine_rm, false);
+  machine_rm->add_option("name", machine_name, "machine name or id")->required();
+  machine_rm->add_flag("--force", force, "also remove a machine that is alive");
+
+  for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls, machine_rm}) cli::add_env_names(*sub);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls})
+    for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls, machine_rm})
       if (sub->parsed() && !config.empty()) cli::apply_toml(*sub, config);
 
     if (init->parsed()) return cmd_init(data_dir, name, network, advertise);
@@ -245,6 +254,11 @@ int main(int argc, char** argv) {
     if (svc_rm->parsed()) {
       auto r = api(data_dir, "DELETE", "/v1/services?name=" + url_encode(svc_name) + "&address=" + url_encode(svc_address));
       std::cout << "removed " << r["removed"].size() << " record(s)\n";
+      return 0;
+    }
+    if (machine_rm->parsed()) {
+      auto r = api(data_dir, "POST", "/v1/machines/rm", json{{"name", machine_name}, {"force", force}}.dump());
+      std::cout << "removed " << r["removed"].get<std::string>() << "\n";
       return 0;
     }
     if (svc_ls->parsed()) {

@@ -11,6 +11,7 @@ const char* kind_name(Kind kind) {
     case Kind::container_lease: return "container-lease";
     case Kind::service_instance: return "service-instance";
     case Kind::access_session: return "access-session";
+    case Kind::machine_removal: return "machine-removal";
   }
   return "unknown";
 }

@@ -22,8 +22,9 @@ enum class Kind : uint16_t {
   container_lease = 4,
   service_instance = 5,
   access_session = 6,
+  machine_removal = 7,
 };
-inline constexpr uint16_t kKindCount = 7;
+inline constexpr uint16_t kKindCount = 8;
 const char* kind_name(Kind kind);
 
 // The owner's Ed25519 public key doubles as the machine id.

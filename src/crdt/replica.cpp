@@ -2,6 +2,8 @@
 
 #include <stdexcept>
 
+#include "crdt/values.hpp"
+
 namespace weft::crdt {
 
 Replica::Replica(const SigningKey& key, ReplicaOptions options, Hlc clock_start)
@@ -17,7 +19,23 @@ size_t Replica::restore(std::span<const Record> records, uint64_t now_ms) {
     if (r.hlc > clock_.last()) clock_ = HlcClock(options_.max_drift_ms, r.hlc);
     if (state_.merge(r, now_ms) != MergeResult::accepted) ++refused;
   }
+  std::vector<Record> removals;
+  state_.for_each([&](const Record& r) {
+    if (r.key.kind == Kind::machine_removal && !r.tombstone) removals.push_back(r);
+  });
+  for (const auto& r : removals) apply_removal(r);
   return refused;
+}
+
+void Replica::apply_removal(const Record& record) {
+  auto v = decode_machine_removal(record.value);
+  if (!v) return;
+  if (v->machine == id()) {
+    removed_self_ = true;
+    return;
+  }
+  if (!retired_.insert(v->machine).second) return;
+  for (auto& key : state_.drop_owner(v->machine)) changes_.push_back(Change{std::move(key), std::nullopt});
 }
 
 Record Replica::sign_and_apply(Record record, uint64_t now_ms) {
@@ -27,6 +45,7 @@ Record Replica::sign_and_apply(Record record, uint64_t now_ms) {
   if (state_.merge(record, now_ms) != MergeResult::accepted)
     throw std::logic_error("own record refused by merge: invalid value for its kind");
   changes_.push_back(Change{record.key, record});
+  if (record.key.kind == Kind::machine_removal && !record.tombstone) apply_removal(record);
   return record;
 }
 
@@ -48,6 +67,7 @@ std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_
 
 MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
                                  std::vector<Record>& corrections, std::vector<Record>* accepted) {
+  if (retired_.count(record.key.owner)) return MergeResult::retired;
   if (clock_.too_far_ahead(record.hlc, now_ms)) return MergeResult::too_far_ahead;
   if (record.key.owner == id()) {
     const Record* held = state_.find(record.key);
@@ -69,6 +89,7 @@ MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
     clock_.observe(record.hlc, now_ms);
     changes_.push_back(Change{record.key, record});
     if (accepted) accepted->push_back(record);
+    if (record.key.kind == Kind::machine_removal && !record.tombstone) apply_removal(record);
   }
   return result;
 }

@@ -17,6 +17,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <set>
 #include <span>
 #include <string>
 #include <utility>
@@ -78,6 +79,11 @@ class Replica {
   // Called when an exchange completes.
   void exchange_completed(bool peer_fresh, uint64_t now_ms);
 
+  // Machines removed from the cluster (machine-removal records): their records are dropped
+  // and refused from then on. removed_self() is true when someone removed this machine.
+  const std::set<OwnerId>& retired() const { return retired_; }
+  bool removed_self() const { return removed_self_; }
+
   std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
   bool has_changes() const { return !changes_.empty(); }
 
@@ -87,6 +93,7 @@ class Replica {
   MergeResult receive_one(const Record& record, uint64_t now_ms, std::vector<Record>& corrections,
                           std::vector<Record>* accepted);
   Record sign_and_apply(Record record, uint64_t now_ms);
+  void apply_removal(const Record& record);
 
   SigningKey key_;
   ReplicaOptions options_;
@@ -95,6 +102,8 @@ class Replica {
   std::optional<uint64_t> last_exchange_ms_;
   std::vector<Change> changes_;
   std::array<uint64_t, kMergeResultCount> counts_{};
+  std::set<OwnerId> retired_;
+  bool removed_self_ = false;
 };
 
 }  // namespace weft::crdt

@@ -15,6 +15,7 @@ const char* merge_result_name(MergeResult result) {
     case MergeResult::expired: return "expired";
     case MergeResult::too_far_ahead: return "too_far_ahead";
     case MergeResult::own_record: return "own_record";
+    case MergeResult::retired: return "retired";
   }
   return "unknown";
 }
@@ -114,6 +115,14 @@ std::vector<RecordKey> ClusterState::drop_all_except(const OwnerId& keep) {
     }
     it = next;
   }
+  return removed;
+}
+
+std::vector<RecordKey> ClusterState::drop_owner(const OwnerId& owner) {
+  std::vector<RecordKey> removed;
+  auto [first, last] = owner_range(owner);
+  for (auto it = first; it != last; ++it) removed.push_back(it->first);
+  for (const auto& key : removed) erase(records_.find(key));
   return removed;
 }
 

@@ -28,8 +28,9 @@ enum class MergeResult : uint8_t {
   expired,          // a tombstone older than the GC horizon: nothing to delete any more
   too_far_ahead,    // HLC beyond our clock's drift bound (Replica): held back
   own_record,       // a record in our name we do not hold (Replica): answered with a correction
+  retired,          // its owner was removed from the cluster (machine rm): refused for good
 };
-inline constexpr size_t kMergeResultCount = 8;
+inline constexpr size_t kMergeResultCount = 9;
 const char* merge_result_name(MergeResult result);
 
 class ClusterState {
@@ -53,6 +54,8 @@ class ClusterState {
   std::vector<RecordKey> collect_garbage(uint64_t now_ms);
   // Removes every record not owned by `keep`; returns the removed keys.
   std::vector<RecordKey> drop_all_except(const OwnerId& keep);
+  // Removes every record of `owner`; returns the removed keys.
+  std::vector<RecordKey> drop_owner(const OwnerId& owner);
 
   const Digest& digest() const { return digest_; }
   OwnerSummary summary(const OwnerId& owner) const;

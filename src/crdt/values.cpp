@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "base/hex.hpp"
 #include "schema/records.capnp.h"
 
 namespace weft::crdt {
@@ -94,6 +95,22 @@ std::optional<MachineValue> decode_machine(std::string_view bytes) {
     v.control_address = get_endpoint(m.getControlAddress());
     v.relay_capable = m.getRelayCapable();
     v.version = text(m.getVersion());
+    return v;
+  });
+}
+
+std::string encode_value(const MachineRemovalValue& v) {
+  return build<schema::MachineRemoval>([&](schema::MachineRemoval::Builder m) {
+    m.setMachine(data(v.machine));
+    m.setName(v.name);
+  });
+}
+
+std::optional<MachineRemovalValue> decode_machine_removal(std::string_view bytes) {
+  return parse<schema::MachineRemoval>(bytes, [](schema::MachineRemoval::Reader m) -> std::optional<MachineRemovalValue> {
+    MachineRemovalValue v;
+    if (!read_key(m.getMachine(), v.machine)) return std::nullopt;
+    v.name = text(m.getName());
     return v;
   });
 }
@@ -206,6 +223,7 @@ std::optional<AccessSessionValue> decode_access_session(std::string_view bytes) 
 
 std::string subnet_claim_name(const Ipv4Net& subnet) { return subnet.to_string(); }
 std::string container_lease_name(const Ipv4& address) { return address.to_string(); }
+std::string machine_removal_name(const OwnerId& machine) { return to_hex(machine); }
 
 bool check_value(const Record& record) {
   if (record.tombstone) return record.value.empty();
@@ -231,6 +249,10 @@ bool check_value(const Record& record) {
       return decode_service_instance(record.value).has_value();
     case Kind::access_session:
       return decode_access_session(record.value).has_value();
+    case Kind::machine_removal: {
+      auto v = decode_machine_removal(record.value);
+      return v && key.name == machine_removal_name(v->machine) && v->machine != key.owner;
+    }
   }
   return false;
 }

@@ -74,7 +74,14 @@ struct AccessSessionValue {
   bool operator==(const AccessSessionValue&) const = default;
 };
 
+struct MachineRemovalValue {
+  OwnerId machine{};
+  std::string name;
+  bool operator==(const MachineRemovalValue&) const = default;
+};
+
 std::string encode_value(const MachineValue& v);
+std::string encode_value(const MachineRemovalValue& v);
 std::string encode_value(const SubnetClaimValue& v);
 std::string encode_value(const EndpointCandidatesValue& v);
 std::string encode_value(const ObservedEndpointValue& v);
@@ -83,6 +90,7 @@ std::string encode_value(const ServiceInstanceValue& v);
 std::string encode_value(const AccessSessionValue& v);
 
 std::optional<MachineValue> decode_machine(std::string_view bytes);
+std::optional<MachineRemovalValue> decode_machine_removal(std::string_view bytes);
 std::optional<SubnetClaimValue> decode_subnet_claim(std::string_view bytes);
 std::optional<EndpointCandidatesValue> decode_endpoint_candidates(std::string_view bytes);
 std::optional<ObservedEndpointValue> decode_observed_endpoint(std::string_view bytes);
@@ -94,6 +102,7 @@ std::optional<AccessSessionValue> decode_access_session(std::string_view bytes);
 inline const std::string kMachineRecordName = "self";
 std::string subnet_claim_name(const Ipv4Net& subnet);   // "10.210.7.0/24"
 std::string container_lease_name(const Ipv4& address);  // "10.210.7.2"
+std::string machine_removal_name(const OwnerId& machine);  // the machine id in hex
 
 // True when a live record's value decodes as its kind and agrees with its key
 // (machine: name "self" and signing key == owner; subnet claim: name == subnet; lease: name ==

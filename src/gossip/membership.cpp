@@ -94,6 +94,15 @@ bool Membership::forget(const MemberId& id) {
   return true;
 }
 
+void Membership::ban(const MemberId& id) {
+  if (id == self_) return;
+  banned_.insert(id);
+  members_.erase(id);
+  suspicions_.erase(id);
+  member_queue_.erase(id);
+  if (probe_ && probe_->target == id) probe_.reset();
+}
+
 void Membership::publish(const std::vector<crdt::Record>& records) {
   for (const auto& r : records) record_queue_.push(r.key, r, record_size(r));
 }
@@ -123,6 +132,7 @@ void Membership::refute(uint64_t incarnation, uint64_t now) {
 }
 
 void Membership::apply(const MemberUpdate& u, uint64_t now, Effects& fx) {
+  if (banned_.count(u.id)) return;
   switch (u.state) {
     case MemberState::alive: apply_alive(u, now, fx); break;
     case MemberState::suspect: apply_suspect(u.id, u.incarnation, u.from, now, fx); break;
@@ -420,7 +430,7 @@ void Membership::receive_records(const std::vector<crdt::Record>& records, uint6
 }
 
 void Membership::on_message(const std::string& from_address, const Message& msg, uint64_t now, Effects& fx) {
-  if (leaving_ || msg.from == self_) return;
+  if (leaving_ || msg.from == self_ || banned_.count(msg.from)) return;
   for (const auto& u : msg.updates) apply(u, now, fx);
   receive_records(msg.records, now);
 
@@ -452,6 +462,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
     if (probe_ && nack->seq == probe_->seq) ++probe_->nacks;
   } else if (const auto* pp = std::get_if<PushPull>(&msg.body)) {
     for (const auto& u : pp->members) {
+      if (banned_.count(u.id)) continue;
       // memberlist's rule: a remote "dead" is only a suspicion here; we check for ourselves.
       if (u.state == MemberState::dead) apply_suspect(u.id, u.incarnation, msg.from, now, fx);
       else apply(u, now, fx);

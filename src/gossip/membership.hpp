@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -74,8 +75,11 @@ class Membership {
 
   // Graceful leave: a higher incarnation marked left, told to every live member at once.
   void leave(uint64_t now, Effects& fx);
-  // Forgets a dead or left member (machine rm). False when it is alive or unknown.
+  // Forgets a dead or left member. False when it is alive or unknown.
   bool forget(const MemberId& id);
+  // A machine removed from the cluster (machine rm): forgotten whatever its state, and every
+  // later message from or about it is ignored. Permanent for that id.
+  void ban(const MemberId& id);
 
   // Own record writes to disseminate (the replica already holds them).
   void publish(const std::vector<crdt::Record>& records);
@@ -134,6 +138,7 @@ class Membership {
   crdt::Replica& replica_;
   std::map<MemberId, Member> members_;
   std::map<MemberId, Suspicion> suspicions_;
+  std::set<MemberId> banned_;
   BroadcastQueue<MemberId, MemberUpdate> member_queue_;
   BroadcastQueue<crdt::RecordKey, crdt::Record> record_queue_;
 

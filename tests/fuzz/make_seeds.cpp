@@ -72,5 +72,6 @@ int main(int argc, char** argv) {
   write(dir, 6, 6, encode_value(ContainerLeaseValue{*Ipv4::parse("10.210.3.2"), "id", "name"}));
   write(dir, 7, 7, r.value);
   write(dir, 8, 8, encode_value(AccessSessionValue{"l", "10.77.0.2", {}, 5}));
+  write(dir, 9, 9, encode_value(MachineRemovalValue{SigningKey::from_seed(SigningSeed{2}).public_key(), "gone"}));
   return 0;
 }

@@ -32,7 +32,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   std::span<const uint8_t> body(data + 1, size - 1);
   std::string_view text(reinterpret_cast<const char*>(body.data()), body.size());
-  switch (data[0] % 9) {
+  switch (data[0] % 10) {
     case 0:
       if (auto r = decode_record(body)) {
         check_value(*r);
@@ -51,6 +51,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 6: (void)decode_container_lease(text); break;
     case 7: (void)decode_service_instance(text); break;
     case 8: (void)decode_access_session(text); break;
+    case 9: (void)decode_machine_removal(text); break;
   }
   return 0;
 }

@@ -103,9 +103,10 @@ class AgentCluster : public ::testing::Test {
     return out;
   }
 
-  bool all_see(const std::string& name, const std::string& state, std::optional<size_t> except = {}) {
+  bool all_see(const std::string& name, const std::string& state, std::optional<size_t> except = {},
+               std::optional<size_t> except_too = {}) {
     for (size_t i = 0; i < agents_.size(); ++i) {
-      if (except && *except == i) continue;
+      if ((except && *except == i) || (except_too && *except_too == i)) continue;
       auto m = members(i);
       if (!m.count(name) || m[name] != state) return false;
     }
@@ -174,10 +175,27 @@ TEST_F(AgentCluster, TwelveAgentsJoinReplicateDetectFailureAndRestart) {
     return subnets.size() == 12;
   }, 20s));
 
+  // machine rm: refused for a live machine without --force; a dead one is forgotten everywhere.
+  r = test::run({kWeft, "machine", "rm", "m1", "--data-dir", agents_[0].dir});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("--force"), std::string::npos) << r.output;
+  test::stop(agents_[7].pid, SIGKILL);
+  ASSERT_TRUE(test::wait_until([&] { return all_see("m7", "dead", 7); }, 45s));
+  r = test::run({kWeft, "machine", "rm", "m7", "--data-dir", agents_[0].dir});
+  ASSERT_EQ(r.code, 0) << r.output;
+  ASSERT_TRUE(test::wait_until([&] {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      if (i == 7) continue;
+      auto m = members(i);
+      if (m.size() != 11 || m.count("m7")) return false;
+    }
+    return true;
+  }, 20s));
+
   // Graceful leave is seen as left, not dead.
   r = test::run({kWeft, "leave", "--data-dir", agents_[3].dir});
   ASSERT_EQ(r.code, 0) << r.output;
-  ASSERT_TRUE(test::wait_until([&] { return all_see("m3", "left", 3); }, 10s)) << [&] {
+  ASSERT_TRUE(test::wait_until([&] { return all_see("m3", "left", 3, 7); }, 10s)) << [&] {
     std::string views;
     for (size_t i = 0; i < agents_.size(); ++i) {
       auto r = test::run({kWeft, "members", "--data-dir", agents_[i].dir}, 10s);

@@ -214,3 +214,15 @@ TEST(Membership, SameSeedSameTrace) {
   EXPECT_EQ(run(42), run(42));
   EXPECT_NE(run(42), run(43));
 }
+
+TEST(Membership, BannedMachineIsForgottenAndStaysOut) {
+  auto c = joined_cluster(6, 11);
+  for (size_t i = 0; i < 6; ++i)
+    if (i != 4) c.membership(i).ban(c.replica(4).id());
+  c.run_for(30'000);  // node 4 keeps gossiping: nobody takes it back
+  for (size_t i = 0; i < 6; ++i) {
+    if (i == 4) continue;
+    EXPECT_FALSE(c.view(i, 4).has_value()) << i;
+    EXPECT_EQ(c.membership(i).members().size(), 5u);
+  }
+}

@@ -2,6 +2,7 @@
 
 #include "crdt/anti_entropy.hpp"
 #include "crdt/replica.hpp"
+#include "crdt/subnet.hpp"
 #include "support/keys.hpp"
 
 using namespace weft;
@@ -192,4 +193,50 @@ TEST(Replica, BrokenMergeSwitchIsObservable) {
   Record v2 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.3"), kT0 + 1);
   b.receive(std::vector{v1, v2}, kT0 + 2);
   EXPECT_EQ(b.state().find(v1.key)->value, v1.value);  // the bug: first seen wins
+}
+
+TEST(Replica, RemovedMachineIsForgottenEverywhereAndItsSubnetFreed) {
+  auto a = test::test_replica(1), b = test::test_replica(2), c = test::test_replica(3);
+  auto net = *Ipv4Net::parse("10.210.5.0/24");
+  a.put(Kind::subnet_claim, subnet_claim_name(net), encode_value(SubnetClaimValue{net}), kT0);
+  a.put(Kind::service_instance, "api", test::service_value("api", "10.210.5.2"), kT0 + 1);
+  exchange(a, b, kT0 + 2);
+  exchange(b, c, kT0 + 3);
+  ASSERT_EQ(c.state().size(), 2u);
+
+  // c runs `machine rm` for a (dead by now); b learns it by anti-entropy.
+  c.put(Kind::machine_removal, machine_removal_name(a.id()), encode_value(MachineRemovalValue{a.id(), "a"}), kT0 + 10);
+  EXPECT_TRUE(c.retired().count(a.id()));
+  size_t before = b.state().size();
+  exchange(b, c, kT0 + 11);
+  EXPECT_TRUE(b.retired().count(a.id()));
+  EXPECT_EQ(b.state().size(), before - 2 + 1);  // a's two records gone, the removal added
+  bool removal_persisted = false, claim_removed = false;
+  for (const auto& ch : b.take_changes()) {
+    if (ch.key.kind == Kind::machine_removal && ch.record) removal_persisted = true;
+    if (ch.key.owner == a.id() && !ch.record) claim_removed = true;
+  }
+  EXPECT_TRUE(removal_persisted);
+  EXPECT_TRUE(claim_removed);
+  // a's records are refused from now on, from a itself or from anyone who still has them.
+  Record late = a.put(Kind::service_instance, "late", test::service_value("l", "10.210.5.3"), kT0 + 20);
+  b.receive(std::vector{late}, kT0 + 21);
+  EXPECT_EQ(b.count(MergeResult::retired), 1u);
+  EXPECT_FALSE(subnet_of(b.state(), a.id()));
+  // The /24 is free again.
+  auto d = test::test_replica(4);
+  exchange(d, b, kT0 + 30);
+  d.put(Kind::subnet_claim, subnet_claim_name(net), encode_value(SubnetClaimValue{net}), kT0 + 31);
+  EXPECT_EQ(subnet_holders(d.state()).at(net).owner, d.id());
+  // The removed machine learns it was removed.
+  exchange(a, b, kT0 + 40);
+  EXPECT_TRUE(a.removed_self());
+  // A restart rebuilds the retired set from the stored removal record.
+  std::vector<Record> stored;
+  b.state().for_each([&](const Record& r) { stored.push_back(r); });
+  stored.push_back(late);
+  auto b2 = test::test_replica(2);
+  b2.restore(stored, kT0 + 50);
+  EXPECT_TRUE(b2.retired().count(a.id()));
+  EXPECT_EQ(b2.state().find(late.key), nullptr);
 }
