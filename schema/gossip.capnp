@@ -92,18 +92,19 @@ struct PushPull {
   }
 }
 
+# The sender is not repeated here: the sealed envelope names it, authenticated.
+# Messages travel in Cap'n Proto's packed encoding.
 struct Message {
-  from @0 :Data;
   body :union {
-    gossip @1 :Void;
-    ping @2 :Ping;
-    ack @3 :UInt32;
-    pingReq @4 :PingReq;
-    nack @5 :UInt32;
-    pushPull @6 :PushPull;
-    syncPush @7 :SyncPush;
-    syncFinish @8 :SyncFinish;
+    gossip @0 :Void;
+    ping @1 :Ping;
+    ack @2 :UInt32;
+    pingReq @3 :PingReq;
+    nack @4 :UInt32;
+    pushPull @5 :PushPull;
+    syncPush @6 :SyncPush;
+    syncFinish @7 :SyncFinish;
   }
-  updates @9 :List(MemberUpdate);
-  records @10 :List(Records.SignedRecord);
+  updates @8 :List(MemberUpdate);
+  records @9 :List(Records.SignedRecord);
 }

@@ -265,8 +265,8 @@ void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
   auto opened = sealer_->open(frame);
   if (!opened) return;  // counted by the sealer, by reason
   auto message = gossip::decode_message(
-      {reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()});
-  if (!message || message->from != opened->sender) {
+      {reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()}, opened->sender);
+  if (!message) {
     ++drops_.undecodable;
     return;
   }

@@ -1,7 +1,8 @@
 #include "gossip/codec.hpp"
 
 #include <capnp/message.h>
-#include <capnp/serialize.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
 #include <kj/exception.h>
 
 #include <cstring>
@@ -72,14 +73,18 @@ void fill_update(schema::MemberUpdate::Builder b, const MemberUpdate& u) {
   b.setState(static_cast<schema::MemberState>(u.state));
   b.setName(u.name);
   b.setAddress(u.address);
-  b.setFrom(data(u.from));
+  // Only a suspicion or a death names who raised it; for alive and left it is redundant.
+  if (u.state == MemberState::suspect || u.state == MemberState::dead) b.setFrom(data(u.from));
 }
 
 MemberUpdate update_of(schema::MemberUpdate::Reader r) {
   auto state = static_cast<uint16_t>(r.getState());
   if (state > 3) malformed();
-  return MemberUpdate{id_of(r.getId()), r.getIncarnation(), static_cast<MemberState>(state),
-                      text_of(r.getName()), text_of(r.getAddress()), id_of(r.getFrom())};
+  auto st = static_cast<MemberState>(state);
+  bool names_from = st == MemberState::suspect || st == MemberState::dead;
+  MemberUpdate u{id_of(r.getId()), r.getIncarnation(), st, text_of(r.getName()), text_of(r.getAddress()), {}};
+  u.from = names_from ? id_of(r.getFrom()) : u.id;
+  return u;
 }
 
 template <typename ListBuilder>
@@ -246,25 +251,24 @@ Body body_of(schema::Message::Body::Reader b) {
 std::string encode_message(const Message& m) {
   capnp::MallocMessageBuilder builder;
   auto root = builder.initRoot<schema::Message>();
-  root.setFrom(data(m.from));
   fill_body(root.initBody(), m.body);
-  fill_updates(root.initUpdates(m.updates.size()), m.updates);
-  fill_records(root.initRecords(m.records.size()), m.records);
-  auto words = capnp::messageToFlatArray(builder);
-  auto bytes = words.asBytes();
+  if (!m.updates.empty()) fill_updates(root.initUpdates(m.updates.size()), m.updates);
+  if (!m.records.empty()) fill_records(root.initRecords(m.records.size()), m.records);
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, builder);
+  auto bytes = out.getArray();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
 }
 
-std::optional<Message> decode_message(std::span<const uint8_t> bytes) {
-  if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0) return std::nullopt;
-  auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
-  std::memcpy(words.begin(), bytes.data(), bytes.size());
+std::optional<Message> decode_message(std::span<const uint8_t> bytes, const MemberId& from) {
+  if (bytes.empty()) return std::nullopt;
   std::optional<Message> result;
   KJ_IF_MAYBE (e, kj::runCatchingExceptions([&] {
-                 capnp::FlatArrayMessageReader reader(words, limits());
+                 kj::ArrayInputStream in(kj::arrayPtr(bytes.data(), bytes.size()));
+                 capnp::PackedMessageReader reader(in, limits());
                  auto root = reader.getRoot<schema::Message>();
                  Message m;
-                 m.from = id_of(root.getFrom());
+                 m.from = from;
                  m.body = body_of(root.getBody());
                  m.updates = updates_of(root.getUpdates());
                  m.records = records_of(root.getRecords());

@@ -11,7 +11,9 @@
 
 namespace weft::gossip {
 
+// Packed Cap'n Proto. message.from is not encoded: the sealed envelope carries the sender, and
+// decode_message fills `from` with the sender the caller authenticated.
 std::string encode_message(const Message& message);
-std::optional<Message> decode_message(std::span<const uint8_t> bytes);
+std::optional<Message> decode_message(std::span<const uint8_t> bytes, const MemberId& from);
 
 }  // namespace weft::gossip

@@ -20,7 +20,7 @@ struct GossipConfig {
   uint64_t push_pull_interval_ms = 30'000;  // scaled up beyond 32 members (memberlist's rule)
   // After joining, two quick extra syncs with random members close the window in which one lost
   // "alive" message would leave a member unknown until the next periodic push-pull.
-  uint64_t post_join_sync_ms[2] = {1'000, 4'000};
+  uint64_t post_join_sync_ms[2] = {500, 2'000};
   uint64_t reconnect_interval_ms = 10'000;  // try one dead member, so healed partitions merge
   uint64_t gossip_to_dead_ms = 30'000;      // keep gossiping to the recently dead
   uint64_t join_retry_ms = 1'000;

@@ -7,12 +7,14 @@ namespace weft::gossip {
 
 namespace {
 
-// Conservative encoded sizes (Cap'n Proto framing included) for the piggyback budget.
+// Encoded sizes in the packed wire form, for the piggyback budget: measured (an alive update of
+// a 2-byte name and a 15-byte address packs to 71.5 bytes, a machine record to 220) and rounded
+// up a little.
 size_t update_size(const MemberUpdate& u) {
-  return 72 + u.name.size() + u.address.size() +
-         (u.state == MemberState::suspect || u.state == MemberState::dead ? 40 : 0);
+  return 56 + u.name.size() + u.address.size() +
+         (u.state == MemberState::suspect || u.state == MemberState::dead ? 36 : 0);
 }
-size_t record_size(const crdt::Record& r) { return 176 + r.key.name.size() + r.value.size(); }
+size_t record_size(const crdt::Record& r) { return 100 + r.key.name.size() + r.value.size() * 3 / 4; }
 size_t body_size(const Body& b) {
   if (std::holds_alternative<Ping>(b) || std::holds_alternative<PingReq>(b)) return 120;
   return 80;

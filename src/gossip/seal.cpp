@@ -13,7 +13,7 @@ namespace {
 
 constexpr uint64_t kReplayWindow = uint64_t{10'000} << 10;  // 10 s of counter units
 constexpr size_t kHeader = 1 + 4 + 24;
-constexpr size_t kInner = 32 + 8;
+constexpr size_t kInner = 32;
 
 void put_u64(uint8_t* out, uint64_t v) {
   for (int i = 0; i < 8; ++i) out[i] = static_cast<uint8_t>(v >> (56 - 8 * i));
@@ -90,7 +90,6 @@ std::string FrameSealer::seal(std::string_view payload, uint64_t now_ms) {
   std::string plain(kInner + payload.size(), '\0');
   auto* p = reinterpret_cast<uint8_t*>(plain.data());
   std::memcpy(p, self_.data(), 32);
-  put_u64(p + 32, counter_);
   std::memcpy(p + kInner, payload.data(), payload.size());
   unsigned long long clen = 0;
   crypto_aead_xchacha20poly1305_ietf_encrypt(out + kHeader, &clen, p, plain.size(), out, kHeader, nullptr, nonce,
@@ -129,10 +128,10 @@ std::optional<Opened> FrameSealer::open(std::span<const uint8_t> frame, OpenErro
   const auto* p = reinterpret_cast<const uint8_t*>(plain.data());
   Opened opened;
   std::memcpy(opened.sender.data(), p, 32);
-  uint64_t counter = get_u64(p + 32);
-  // The nonce must agree with the sealed header: no splicing one sender's nonce onto another.
-  if (std::memcmp(frame.data() + 5, p, 8) != 0 || get_u64(frame.data() + 13) != counter)
-    return drop(OpenError::auth_failed, error);
+  // The counter travels in the nonce (authenticated); its sender prefix must match the sealed
+  // sender id, so one sender's counters cannot be spent under another's name.
+  uint64_t counter = get_u64(frame.data() + 13);
+  if (std::memcmp(frame.data() + 5, p, 8) != 0) return drop(OpenError::auth_failed, error);
   if (!windows_[opened.sender].accept(counter)) return drop(OpenError::replayed, error);
   opened.payload.assign(plain, kInner, std::string::npos);
   return opened;

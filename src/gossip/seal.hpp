@@ -5,8 +5,8 @@
 //               128-191 ranges, so one port can demultiplex them)
 //   bytes 1-4   key id: the first 4 bytes of BLAKE2b(key), to pick the key from the keyring
 //   bytes 5-28  nonce: sender id prefix (8) | counter (8) | random (8): unique per sender
-//   bytes 29-   ciphertext of [sender id (32) | counter (8) | payload], with the 16-byte tag;
-//               bytes 0-28 are additional data
+//   bytes 29-   ciphertext of [sender id (32) | payload], with the 16-byte tag; bytes 0-28
+//               (the nonce and its counter included) are additional data
 //
 // Keyring: frames are sealed with the primary key and opened with any installed key, so a key
 // can be rotated by installing it everywhere, then making it primary, then removing the old one.
@@ -34,7 +34,7 @@ namespace weft::gossip {
 using ClusterKey = std::array<uint8_t, 32>;
 
 inline constexpr uint8_t kSealedFrameType = 0xC8;
-inline constexpr size_t kSealOverhead = 1 + 4 + 24 + 32 + 8 + 16;
+inline constexpr size_t kSealOverhead = 1 + 4 + 24 + 32 + 16;
 
 class Keyring {
  public:

@@ -21,14 +21,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (data[0] % 2 == 0) {
     static FrameSealer sealer(Keyring(ClusterKey{}), key.public_key(), 1);
     if (auto opened = sealer.open(body))
-      (void)decode_message({reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()});
+      (void)decode_message({reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()},
+                           opened->sender);
     return 0;
   }
-  auto message = decode_message(body);
+  MemberId peer{};
+  peer.fill(7);
+  auto message = decode_message(body, peer);
   if (!message) return 0;
   // Round trip: what decoded re-encodes to something that decodes the same way.
   auto again = encode_message(*message);
-  auto back = decode_message({reinterpret_cast<const uint8_t*>(again.data()), again.size()});
+  auto back = decode_message({reinterpret_cast<const uint8_t*>(again.data()), again.size()}, peer);
   if (!back || encode_message(*back) != again) __builtin_trap();
   crdt::Replica replica(key);
   Membership m(key.public_key(), "fuzz", "127.0.0.1:1", 0, GossipConfig{}, 1, replica);

@@ -274,7 +274,8 @@ TEST_F(AgentCluster, GarbageTruncatedAndReplayedDatagramsOnlyMoveDropCounters) {
   ASSERT_GT(n, 0) << "no ack for a genuine ping";
   auto opened = sealer.open({reinterpret_cast<const uint8_t*>(reply), static_cast<size_t>(n)});
   ASSERT_TRUE(opened);
-  auto ack = gossip::decode_message({reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()});
+  auto ack = gossip::decode_message({reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()},
+                                    opened->sender);
   ASSERT_TRUE(ack && std::holds_alternative<gossip::Ack>(ack->body));
   EXPECT_EQ(std::get<gossip::Ack>(ack->body).seq, 4242u);
   send(frame);  // the replay

@@ -108,9 +108,10 @@ TEST(GossipCodec, EveryBodyRoundTrips) {
     m.updates = {u};
     m.records = {record};
     auto bytes = encode_message(m);
-    auto back = decode_message({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()});
+    auto back = decode_message({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, m.from);
     ASSERT_TRUE(back) << body.index();
     EXPECT_EQ(back->body.index(), body.index());
+    EXPECT_EQ(back->from, m.from);
     EXPECT_EQ(back->updates, m.updates);
     EXPECT_EQ(back->records, m.records);
     EXPECT_EQ(encode_message(*back), bytes) << body.index();
@@ -123,8 +124,8 @@ TEST(GossipCodec, MalformedMessagesAreRefused) {
   m.body = Ping{1, m.from};
   auto good = encode_message(m);
   for (size_t len = 0; len < good.size(); len += 8)
-    EXPECT_FALSE(decode_message({reinterpret_cast<const uint8_t*>(good.data()), len})) << len;
+    EXPECT_FALSE(decode_message({reinterpret_cast<const uint8_t*>(good.data()), len}, m.from)) << len;
   m.updates.push_back(MemberUpdate{m.from, 1, MemberState::alive, std::string("a\nb"), "x", m.from});
   auto bad = encode_message(m);  // a control character in a member name
-  EXPECT_FALSE(decode_message({reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}));
+  EXPECT_FALSE(decode_message({reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}, m.from));
 }
