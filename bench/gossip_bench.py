@@ -181,7 +181,7 @@ def trial(system, args, n, scenario_rest):
         count_self = system == "memberlist"  # memberlist reports its own join too
         t = c.wait_all(range(n), knows_all(n, None, count_self), 120)
         result["join"] = None if t is None else max(0.0, t - t0)
-        if t is None:
+        if t is None or args.join_only:
             return result
         time.sleep(1.0)
         victim = random.randrange(1, n)
@@ -241,12 +241,13 @@ def main():
     ap.add_argument("--trials", type=int, default=5)
     ap.add_argument("--rest-seconds", type=float, default=20)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--join-only", action="store_true", help="measure only the join (for many trials)")
     args = ap.parse_args()
     systems = ["weft"] + (["memberlist"] if args.memberlist else [])
     report = {}
     for n in args.nodes:
         for system in systems:
-            runs = [trial(system, args, n, k == 0) for k in range(args.trials)]
+            runs = [trial(system, args, n, k == 0 and not args.join_only) for k in range(args.trials)]
             joins = [r.get("join") for r in runs]
             report[f"{system}/{n}"] = {
                 "join": joins, "kill": [r.get("kill") for r in runs], "leave": [r.get("leave") for r in runs],

@@ -119,6 +119,12 @@ void Agent::open_state() {
 }
 
 void Agent::start() {
+  // Honest about what exists: host networking and DNS arrive with their own work.
+  if (options_.wg_backend != "none")
+    throw AgentError("--wg-backend " + options_.wg_backend +
+                     " is not available yet: this build runs the control plane only (--wg-backend none)");
+  if (!options_.dns_listen.empty())
+    throw AgentError("--dns-listen is not available yet: this build has no DNS server");
   open_state();
   auto bind = parse_host_port(options_.bind);
   if (!bind) throw AgentError("--bind " + options_.bind + " is not IP:PORT");

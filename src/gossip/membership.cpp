@@ -174,19 +174,25 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx) {
   broadcast(u);
 }
 
-void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
-                               Effects& fx) {
+Member* Membership::accusation_target(const MemberId& id, uint64_t incarnation, uint64_t now) {
   if (id == self_) {
     if (!leaving_ && incarnation >= self().incarnation) refute(incarnation, now);
-    return;
+    return nullptr;
   }
   auto it = members_.find(id);
-  if (it == members_.end()) return;
-  Member& m = it->second;
-  if (incarnation < m.incarnation || !live(m.state)) {
+  if (it == members_.end()) return nullptr;
+  if (incarnation < it->second.incarnation || !live(it->second.state)) {
     ++counters_.stale_updates;
-    return;
+    return nullptr;
   }
+  return &it->second;
+}
+
+void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
+                               Effects& fx) {
+  Member* target = accusation_target(id, incarnation, now);
+  if (!target) return;
+  Member& m = *target;
   if (m.state == MemberState::suspect) {
     auto s = suspicions_.find(id);
     if (s != suspicions_.end() && incarnation == m.incarnation && s->second.confirm(from))
@@ -208,17 +214,9 @@ void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const M
 
 void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
                             Effects& fx) {
-  if (id == self_) {
-    if (!leaving_ && incarnation >= self().incarnation) refute(incarnation, now);
-    return;
-  }
-  auto it = members_.find(id);
-  if (it == members_.end()) return;
-  Member& m = it->second;
-  if (incarnation < m.incarnation || !live(m.state)) {
-    ++counters_.stale_updates;
-    return;
-  }
+  Member* target = accusation_target(id, incarnation, now);
+  if (!target) return;
+  Member& m = *target;
   m.incarnation = incarnation;
   suspicions_.erase(id);
   set_state(m, MemberState::dead, now, fx);

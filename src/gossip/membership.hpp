@@ -112,6 +112,9 @@ class Membership {
   void apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
   void apply_left(const MemberId& id, uint64_t incarnation, uint64_t now, Effects& fx);
   void refute(uint64_t incarnation, uint64_t now);
+  // The live member a suspect/dead update accuses, or nullptr when the update is about us (we
+  // refute it), unknown, or stale.
+  Member* accusation_target(const MemberId& id, uint64_t incarnation, uint64_t now);
   void set_state(Member& m, MemberState state, uint64_t now, Effects& fx);
   MemberUpdate update_of(const Member& m, const MemberId& from) const;
   void broadcast(const MemberUpdate& u);
