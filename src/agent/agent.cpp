@@ -162,7 +162,7 @@ void Agent::start() {
 
   uint64_t seed;
   randombytes_buf(&seed, sizeof seed);
-  sealer_ = std::make_unique<gossip::FrameSealer>(gossip::Keyring(cluster_.key), replica_->id(), seed);
+  sealer_ = std::make_unique<gossip::FrameSealer>(load_keyring(*store_, cluster_), replica_->id(), seed);
   randombytes_buf(&seed, sizeof seed);
   gossip::GossipConfig config = options_.gossip;
   config.packet_budget = config.packet_budget > gossip::kSealOverhead ? config.packet_budget - gossip::kSealOverhead : 512;

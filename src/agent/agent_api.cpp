@@ -179,6 +179,36 @@ ApiResponse Agent::handle(const ApiRequest& req) {
       return ok({{"removed", keys}});
     }
   }
+  if (req.path == "/v1/keys") {
+    auto& keyring = sealer_->keyring();
+    if (req.method == "GET") {
+      json out = json::array();
+      for (size_t i = 0; i < keyring.keys().size(); ++i)
+        out.push_back({{"id", to_hex(gossip::Keyring::id_of(keyring.keys()[i]))}, {"primary", i == 0}});
+      return ok(out);
+    }
+    if (req.method == "POST") {
+      json in = json::parse(req.body, nullptr, false);
+      if (in.is_discarded() || !in.is_object()) return error(400, "body must be a JSON object");
+      std::string op = in.value("op", "");
+      auto bytes = from_hex(in.value("key", ""));
+      if (!bytes || bytes->size() != 32) return error(400, "a cluster key is 64 hex digits (weft key generate)");
+      gossip::ClusterKey key;
+      std::copy(bytes->begin(), bytes->end(), key.begin());
+      if (op == "install") {
+        keyring.install(key);
+      } else if (op == "use") {
+        if (!keyring.make_primary(key)) return error(409, "install the key on every member first (weft key install)");
+        cluster_.key = key;
+      } else if (op == "remove") {
+        if (!keyring.remove(key)) return error(409, "not installed, or the primary key (switch with weft key use first)");
+      } else {
+        return error(400, "op must be install, use or remove");
+      }
+      save_keyring(*store_, keyring);
+      return ok({{"op", op}, {"id", to_hex(gossip::Keyring::id_of(key))}, {"keys", keyring.size()}});
+    }
+  }
   if (req.method == "POST" && req.path == "/v1/machines/rm") {
     json in = json::parse(req.body, nullptr, false);
     if (in.is_discarded() || !in.is_object()) return error(400, "body must be a JSON object");

@@ -44,3 +44,29 @@ ClusterInfo new_cluster(const Ipv4Net& network, const std::string& name) {
 }
 
 }  // namespace weft::agent
+
+namespace weft::agent {
+
+gossip::Keyring load_keyring(const store::RecordStore& store, const ClusterInfo& info) {
+  gossip::Keyring keyring(info.key);
+  auto extra = store.get_meta("cluster.extra_keys");
+  if (extra && extra->size() % 32 != 0) throw store::StoreError("stored extra cluster keys are corrupt");
+  for (size_t i = 0; extra && i < extra->size(); i += 32) {
+    gossip::ClusterKey k;
+    std::memcpy(k.data(), extra->data() + i, 32);
+    keyring.install(k);
+  }
+  return keyring;
+}
+
+void save_keyring(store::RecordStore& store, const gossip::Keyring& keyring) {
+  const auto& keys = keyring.keys();
+  std::string extra;
+  for (size_t i = 1; i < keys.size(); ++i) extra.append(reinterpret_cast<const char*>(keys[i].data()), 32);
+  std::pair<std::string, std::string> meta[] = {
+      {"cluster.key", std::string(reinterpret_cast<const char*>(keys.front().data()), 32)},
+      {"cluster.extra_keys", extra}};
+  store.apply({}, meta);
+}
+
+}  // namespace weft::agent

@@ -24,4 +24,8 @@ void save_cluster_info(store::RecordStore& store, const ClusterInfo& info);
 // A new cluster: random key and id.
 ClusterInfo new_cluster(const Ipv4Net& network, const std::string& name);
 
+// The keyring (for rotation): the primary is cluster.key, the others are kept beside it.
+gossip::Keyring load_keyring(const store::RecordStore& store, const ClusterInfo& info);
+void save_keyring(store::RecordStore& store, const gossip::Keyring& keyring);
+
 }  // namespace weft::agent

@@ -18,6 +18,8 @@
 #include "crdt/subnet.hpp"
 #include "store/durable_replica.hpp"
 
+#include <sodium.h>
+
 using namespace weft;
 using json = nlohmann::json;
 
@@ -194,11 +196,29 @@ int main(int argc, char** argv) {
   machine_rm->add_option("name", machine_name, "machine name or id")->required();
   machine_rm->add_flag("--force", force, "also remove a machine that is alive");
 
-  for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls, machine_rm}) cli::add_env_names(*sub);
+  auto* key = app.add_subcommand("key", "cluster key rotation: generate, install everywhere, use, remove the old");
+  key->require_subcommand(1);
+  std::string key_hex;
+  auto* key_generate = key->add_subcommand("generate", "print a new random cluster key");
+  std::map<std::string, CLI::App*> key_ops;
+  for (const char* op : {"install", "use", "remove"}) {
+    auto* sub = key->add_subcommand(op, std::string(op) == "install" ? "accept frames sealed with KEY"
+                                        : std::string(op) == "use"   ? "seal with KEY (installed everywhere first)"
+                                                                     : "stop accepting KEY");
+    common(sub, false);
+    sub->add_option("key", key_hex, "64 hex digits")->required();
+    key_ops[op] = sub;
+  }
+  auto* key_ls = key->add_subcommand("ls", "installed keys (ids only)");
+  common(key_ls, true);
+
+  std::vector<CLI::App*> commands{init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls, machine_rm, key_ls};
+  for (const auto& [op, sub] : key_ops) commands.push_back(sub);
+  for (CLI::App* sub : commands) cli::add_env_names(*sub);
   CLI11_PARSE(app, argc, argv);
 
   try {
-    for (CLI::App* sub : {init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls, machine_rm})
+    for (CLI::App* sub : commands)
       if (sub->parsed() && !config.empty()) cli::apply_toml(*sub, config);
 
     if (init->parsed()) return cmd_init(data_dir, name, network, advertise);
@@ -254,6 +274,26 @@ int main(int argc, char** argv) {
     if (svc_rm->parsed()) {
       auto r = api(data_dir, "DELETE", "/v1/services?name=" + url_encode(svc_name) + "&address=" + url_encode(svc_address));
       std::cout << "removed " << r["removed"].size() << " record(s)\n";
+      return 0;
+    }
+    if (key_generate->parsed()) {
+      std::array<uint8_t, 32> k;
+      crdt::ensure_sodium();
+      randombytes_buf(k.data(), k.size());
+      std::cout << to_hex(k) << "\n";
+      return 0;
+    }
+    for (const auto& [op, sub] : key_ops)
+      if (sub->parsed()) {
+        auto r = api(data_dir, "POST", "/v1/keys", json{{"op", op}, {"key", key_hex}}.dump());
+        std::cout << op << " key " << r["id"].get<std::string>() << " (" << r["keys"] << " installed)\n";
+        return 0;
+      }
+    if (key_ls->parsed()) {
+      auto r = api(data_dir, "GET", "/v1/keys");
+      if (as_json) std::cout << r.dump(2) << "\n";
+      else
+        for (const auto& k : r) std::cout << k["id"].get<std::string>() << (k["primary"].get<bool>() ? "  primary" : "") << "\n";
       return 0;
     }
     if (machine_rm->parsed()) {

@@ -46,6 +46,7 @@ class Keyring {
   const ClusterKey* find(const uint8_t key_id[4]) const;
   static std::array<uint8_t, 4> id_of(const ClusterKey& key);
   size_t size() const { return keys_.size(); }
+  const std::vector<ClusterKey>& keys() const { return keys_; }  // primary first
 
  private:
   std::vector<ClusterKey> keys_;

@@ -357,3 +357,51 @@ TEST_F(AgentCluster, SettingsComeFromFlagsThenEnvironmentThenToml) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(AgentCluster, ClusterKeyRotatesWithoutAnOutage) {
+  std::string token = init_first();
+  start(0);
+  add(token);
+  add(token);
+  auto everyone_alive = [&] {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      auto m = members(i);
+      if (m.size() != 3) return false;
+      for (const auto& [name, state] : m)
+        if (state != "alive") return false;
+    }
+    return true;
+  };
+  ASSERT_TRUE(test::wait_until(everyone_alive, 20s));
+  auto gen = test::run({kWeft, "key", "generate"});
+  ASSERT_EQ(gen.code, 0);
+  std::string key = gen.output.substr(0, 64);
+  auto key_op = [&](size_t i, const char* op, const std::string& k) {
+    return test::run({kWeft, "key", op, k, "--data-dir", agents_[i].dir});
+  };
+  auto r = key_op(1, "use", key);
+  EXPECT_NE(r.code, 0);  // not installed yet
+  EXPECT_NE(r.output.find("install"), std::string::npos) << r.output;
+  for (size_t i = 0; i < 3; ++i) ASSERT_EQ(key_op(i, "install", key).code, 0);
+  for (size_t i = 0; i < 3; ++i) ASSERT_EQ(key_op(i, "use", key).code, 0);
+  // The old key goes; the members keep talking, now only under the new one.
+  std::string old_key = token.substr(6, 64);
+  for (size_t i = 0; i < 3; ++i) ASSERT_EQ(key_op(i, "remove", old_key).code, 0) << i;
+  auto dropped_before = metric(0, "weft_frames_dropped_total{reason=\"unknown_key\"}");
+  // A restart keeps the rotated keyring.
+  test::stop(agents_[2].pid);
+  start(2);
+  ASSERT_TRUE(test::wait_until(everyone_alive, 20s));
+  auto ls = json::parse(test::run({kWeft, "key", "ls", "--json", "--data-dir", agents_[2].dir}).output);
+  ASSERT_EQ(ls.size(), 1u);
+  EXPECT_TRUE(ls[0]["primary"].get<bool>());
+  // A machine holding only the old key is no longer heard.
+  auto intruder = test::run({kWeft, "agent", "--data-dir", path("old-key"), "--bind", "127.0.0.1:" + std::to_string(free_port()),
+                             "--token", token, "--join-timeout-ms", "3000"}, 30s);
+  EXPECT_EQ(intruder.code, 2) << intruder.output;
+  EXPECT_NE(metric(0, "weft_frames_dropped_total{reason=\"unknown_key\"}"), dropped_before);
+}
+
+}  // namespace
