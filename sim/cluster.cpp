@@ -2,6 +2,9 @@
 
 #include <cstring>
 
+#include "gossip/codec.hpp"
+#include "gossip/seal.hpp"
+
 namespace weft::sim {
 
 using gossip::MemberState;
@@ -19,8 +22,12 @@ size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
   Node node;
   node.key = std::make_unique<crdt::SigningKey>(crdt::SigningKey::from_seed(key_seed));
   node.replica = std::make_unique<crdt::Replica>(*node.key, replica_options_);
-  node.address = "10.0." + std::to_string(i / 250) + "." + std::to_string(i % 250 + 1) + ":51821";
+  node.address = "10." + std::to_string(i / 62500) + "." + std::to_string(i / 250 % 250) + "." +
+                 std::to_string(i % 250 + 1) + ":51821";
   by_address_[node.address] = i;
+  by_id_[node.replica->id()] = i;
+  first_seen_.push_back(UINT64_MAX);
+  next_settle_.push_back(0);
   nodes_.push_back(std::move(node));
   start_node(i, seeds);
   return i;
@@ -68,9 +75,44 @@ void SimCluster::write(size_t i, crdt::Kind kind, const std::string& name, std::
   nodes_[i].membership->publish({r});
 }
 
+size_t SimCluster::index_of(const crdt::OwnerId& id) const { return by_id_.at(id); }
+
+void SimCluster::watch(const crdt::RecordKey& key) {
+  watched_ = key;
+  for (size_t i = 0; i < nodes_.size(); ++i)
+    first_seen_[i] = nodes_[i].replica->state().find(key) ? now_ : UINT64_MAX;
+}
+
+void SimCluster::claim_subnets(const Ipv4Net& network) { claimer_.emplace(network); }
+
+// Per-node bookkeeping after it handled an event: observations and subnet settling.
+void SimCluster::after(size_t i) {
+  Node& n = nodes_[i];
+  if (watched_ && first_seen_[i] == UINT64_MAX && n.replica->state().find(*watched_)) first_seen_[i] = now_;
+  if (claimer_ && now_ >= next_settle_[i] && n.membership->joined()) {
+    next_settle_[i] = now_ + 2'000;
+    auto before = n.replica->state().digest();
+    claimer_->settle(*n.replica, now_);
+    if (!(before == n.replica->state().digest())) {
+      std::vector<crdt::Record> mine;
+      n.replica->state().for_owner(n.replica->id(), [&](const crdt::Record& r) {
+        if (r.key.kind == crdt::Kind::subnet_claim) mine.push_back(r);
+      });
+      n.membership->publish(mine);
+    }
+  }
+  n.replica->take_changes();  // nothing to persist in the simulator
+}
+
 void SimCluster::flush(size_t from, gossip::Effects& fx) {
+  for (const auto& e : fx.events) {
+    auto it = by_id_.find(e.id);
+    if (it != by_id_.end()) state_events_.push_back(StateEvent{now_, from, it->second, e.state});
+  }
+  fx.events.clear();
   for (auto& out : fx.out) {
     ++messages_sent_;
+    if (count_bytes_) bytes_sent_ += gossip::encode_message(out.message).size() + gossip::kSealOverhead;
     auto it = by_address_.find(out.to);
     if (it == by_address_.end()) continue;
     bool stream = gossip::is_stream(out.message);
@@ -119,6 +161,7 @@ void SimCluster::step(const Event& e) {
     if (n.membership->next_wakeup() <= now_) n.membership->tick(now_, fx);
   }
   flush(e.node, fx);
+  after(e.node);
   schedule_wakeup(e.node);
 }
 

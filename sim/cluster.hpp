@@ -17,6 +17,7 @@
 
 #include "base/rng.hpp"
 #include "crdt/replica.hpp"
+#include "crdt/subnet.hpp"
 #include "gossip/membership.hpp"
 
 namespace weft::sim {
@@ -63,6 +64,22 @@ class SimCluster {
   // Writes a record on node i and hands it to gossip.
   void write(size_t i, crdt::Kind kind, const std::string& name, std::string value);
 
+  // Observation hooks for scenarios (weft-sim): membership state changes as nodes report them,
+  // the first time each node holds a watched record, and encoded bytes sent (when enabled).
+  struct StateEvent {
+    uint64_t at;
+    size_t viewer, subject;
+    gossip::MemberState state;
+  };
+  const std::vector<StateEvent>& state_events() const { return state_events_; }
+  void watch(const crdt::RecordKey& key);
+  const std::vector<uint64_t>& first_seen() const { return first_seen_; }  // UINT64_MAX: not yet
+  void count_bytes(bool on) { count_bytes_ = on; }
+  uint64_t bytes_sent() const { return bytes_sent_; }
+  // Subnet claiming as the agent does it: each up node settles every 2 s once joined.
+  void claim_subnets(const Ipv4Net& network);
+  size_t index_of(const crdt::OwnerId& id) const;
+
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t messages_lost() const { return messages_lost_; }
   // Order-sensitive hash of every delivery: equal for equal seeds (replay check).
@@ -106,6 +123,15 @@ class SimCluster {
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::unordered_map<uint64_t, gossip::Message> payloads_;
   uint64_t messages_sent_ = 0, messages_lost_ = 0, trace_hash_ = 0xcbf29ce484222325ull;
+  std::vector<StateEvent> state_events_;
+  std::optional<crdt::RecordKey> watched_;
+  std::vector<uint64_t> first_seen_;
+  bool count_bytes_ = false;
+  uint64_t bytes_sent_ = 0;
+  std::optional<crdt::SubnetClaimer> claimer_;
+  std::vector<uint64_t> next_settle_;
+  std::map<crdt::OwnerId, size_t> by_id_;
+  void after(size_t i);
 };
 
 }  // namespace weft::sim

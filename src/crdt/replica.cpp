@@ -68,6 +68,7 @@ std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_
 MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
                                  std::vector<Record>& corrections, std::vector<Record>* accepted) {
   if (retired_.count(record.key.owner)) return MergeResult::retired;
+  if (broken_merge_ && state_.find(record.key)) return MergeResult::stale;
   if (clock_.too_far_ahead(record.hlc, now_ms)) return MergeResult::too_far_ahead;
   if (record.key.owner == id()) {
     const Record* held = state_.find(record.key);

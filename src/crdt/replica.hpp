@@ -46,7 +46,9 @@ class Replica {
 
   const OwnerId& id() const { return key_.public_key(); }
   const ClusterState& state() const { return state_; }
-  ClusterState& state_for_tests() { return state_; }
+  // Test-only switch: received records never replace a version already held (the first version
+  // seen wins). Exists so property tests and the simulator can show they catch a broken merge.
+  void set_broken_merge_for_tests(bool broken) { broken_merge_ = broken; }
   const HlcClock& clock() const { return clock_; }
 
   // Loads records persisted earlier (own and others'), verifying each like any merge; the clock
@@ -104,6 +106,7 @@ class Replica {
   std::array<uint64_t, kMergeResultCount> counts_{};
   std::set<OwnerId> retired_;
   bool removed_self_ = false;
+  bool broken_merge_ = false;
 };
 
 }  // namespace weft::crdt

@@ -27,7 +27,6 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   auto it = records_.find(record.key);
   if (it != records_.end()) {
     const Record& held = it->second.record;
-    if (broken_merge_) return held == record ? MergeResult::duplicate : MergeResult::stale;
     if (record.hlc < held.hlc) return MergeResult::stale;
     if (record.hlc == held.hlc) {
       if (record == held) return MergeResult::duplicate;

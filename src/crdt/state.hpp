@@ -38,9 +38,6 @@ class ClusterState {
   explicit ClusterState(uint64_t gc_horizon_ms) : gc_horizon_ms_(gc_horizon_ms) {}
 
   MergeResult merge(const Record& record, uint64_t now_ms);
-  // Test-only switch: merge keeps the first version seen instead of the highest HLC. Exists so
-  // property tests and the simulator can show they catch a broken merge rule.
-  void set_broken_merge_for_tests(bool broken) { broken_merge_ = broken; }
 
   const Record* find(const RecordKey& key) const;
   size_t size() const { return records_.size(); }
@@ -87,7 +84,6 @@ class ClusterState {
   }
 
   uint64_t gc_horizon_ms_;
-  bool broken_merge_ = false;
   Map records_;
   Digest digest_;
 };

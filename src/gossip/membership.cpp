@@ -139,7 +139,7 @@ void Membership::apply(const MemberUpdate& u, uint64_t now, Effects& fx) {
     case MemberState::alive: apply_alive(u, now, fx); break;
     case MemberState::suspect: apply_suspect(u.id, u.incarnation, u.from, now, fx); break;
     case MemberState::dead: apply_dead(u.id, u.incarnation, u.from, now, fx); break;
-    case MemberState::left: apply_left(u.id, u.incarnation, now, fx); break;
+    case MemberState::left: apply_left(u, now, fx); break;
   }
 }
 
@@ -223,10 +223,18 @@ void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const Memb
   broadcast(MemberUpdate{id, incarnation, MemberState::dead, m.name, m.address, from});
 }
 
-void Membership::apply_left(const MemberId& id, uint64_t incarnation, uint64_t now, Effects& fx) {
+void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx) {
+  const MemberId& id = u.id;
+  uint64_t incarnation = u.incarnation;
   if (id == self_) return;
   auto it = members_.find(id);
-  if (it == members_.end()) return;
+  if (it == members_.end()) {
+    // A member that left before we joined: listed as left, like everyone else lists it. (An
+    // unknown *dead* member is not taken on hearsay: it may be alive and about to refute.)
+    members_.emplace(id, Member{id, u.name, u.address, incarnation, MemberState::left, now});
+    fx.events.push_back(MemberEvent{id, MemberState::left, true});
+    return;
+  }
   Member& m = it->second;
   if (incarnation < m.incarnation || m.state == MemberState::left) {
     ++counters_.stale_updates;
@@ -398,14 +406,18 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
   if (piggyback) {
     size_t budget = config_.packet_budget > body_size(msg.body) ? config_.packet_budget - body_size(msg.body) : 0;
     unsigned limit = std::max(1u, retransmit_limit());
+    // State deltas have no refutation to repair a miss, only the next push-pull (tens of seconds
+    // away): they are retransmitted more (config_.record_retransmit_factor x), so the infection
+    // tail closes by gossip alone.
+    unsigned record_limit = limit * config_.record_retransmit_factor;
     // Records get their reserved share first; membership takes the rest (and what records left).
     size_t record_budget = record_queue_.empty() ? 0 : static_cast<size_t>(budget * config_.record_share);
-    size_t used = record_queue_.take(record_budget, limit, msg.records);
+    size_t used = record_queue_.take(record_budget, record_limit, msg.records);
     counters_.records_gossiped += msg.records.size();
     used += member_queue_.take(budget - used, limit, msg.updates);
     if (budget > used) {
       size_t before = msg.records.size();
-      record_queue_.take(budget - used, limit, msg.records);
+      record_queue_.take(budget - used, record_limit, msg.records);
       counters_.records_gossiped += msg.records.size() - before;
     }
   }

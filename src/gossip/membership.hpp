@@ -110,7 +110,7 @@ class Membership {
   void apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx);
   void apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
   void apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
-  void apply_left(const MemberId& id, uint64_t incarnation, uint64_t now, Effects& fx);
+  void apply_left(const MemberUpdate& u, uint64_t now, Effects& fx);
   void refute(uint64_t incarnation, uint64_t now);
   // The live member a suspect/dead update accuses, or nullptr when the update is about us (we
   // refute it), unknown, or stale.

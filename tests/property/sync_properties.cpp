@@ -86,7 +86,7 @@ TEST(SyncProperties, BrokenMergeRuleIsCaught) {
     auto ops = *rc::gen::container<std::vector<WriteOp>>(*rc::gen::inRange<size_t>(0, 40), gen_write_op(2));
     auto records = apply_ops(writers, ops, kT0);
     auto x = test_replica(100), y = test_replica(101);
-    x.state_for_tests().set_broken_merge_for_tests(true);
+    x.set_broken_merge_for_tests(true);
     y.receive(records, kT0 + 1000);
     x.receive(shuffled(records), kT0 + 1000);
     exchange(x, y, kT0 + 2000);

@@ -188,7 +188,7 @@ TEST(Replica, ChangesAreReportedForPersistence) {
 TEST(Replica, BrokenMergeSwitchIsObservable) {
   auto a = test::test_replica(1);
   auto b = test::test_replica(2);
-  b.state_for_tests().set_broken_merge_for_tests(true);
+  b.set_broken_merge_for_tests(true);
   Record v1 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
   Record v2 = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.3"), kT0 + 1);
   b.receive(std::vector{v1, v2}, kT0 + 2);

@@ -1,0 +1,382 @@
+#include "sim/scenario.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <numeric>
+#include <set>
+
+#include "crdt/signing.hpp"
+#include "crdt/subnet.hpp"
+#include "crdt/values.hpp"
+#include "sim/cluster.hpp"
+
+namespace weft::sim {
+
+namespace {
+
+using gossip::MemberState;
+
+std::string service_value(size_t i, int version) {
+  crdt::ServiceInstanceValue v{"svc", "10.210." + std::to_string(i % 250) + "." + std::to_string(2 + version % 250),
+                               80, "tcp", "http", true};
+  return crdt::encode_value(v);
+}
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return -1;
+  std::sort(v.begin(), v.end());
+  size_t idx = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(idx, v.size() - 1)];
+}
+
+class Run {
+ public:
+  Run(const ScenarioOptions& o, double default_loss) : o_(o), rng_(o.seed) {
+    NetworkConfig net;
+    net.loss = o.loss >= 0 ? o.loss : default_loss;
+    cluster_ = std::make_unique<SimCluster>(o.seed, gossip::GossipConfig{}, net);
+    cluster_->count_bytes(o.count_bytes);
+  }
+
+  SimCluster& c() { return *cluster_; }
+  Rng& rng() { return rng_; }
+  ScenarioReport& report() { return report_; }
+
+  void fail(const std::string& what) {
+    if (!report_.ok) return;
+    report_.ok = false;
+    report_.violation = "seed " + std::to_string(o_.seed) + " at t=" +
+                        std::to_string((c().now() - start_) / 1000.0) + " s: " + what;
+  }
+
+  std::vector<size_t> up_nodes() {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < c().size(); ++i)
+      if (c().up(i)) out.push_back(i);
+    return out;
+  }
+
+  void form(size_t n, const std::vector<size_t>& seeds_for_others = {0}) {
+    start_ = c().now();
+    c().add_node({});
+    for (size_t i = 1; i < n; ++i) c().add_node(seeds_for_others);
+    if (o_.broken_merge)
+      for (size_t i = 1; i < n; ++i) c().replica(i).set_broken_merge_for_tests(true);
+  }
+
+  bool wait_all_alive(uint64_t limit_ms) {
+    auto all = up_nodes();
+    return c().run_until([&] { return c().all_see(all, MemberState::alive); }, limit_ms);
+  }
+
+  // Writes a record on `writer` and measures how fast it reaches every up node.
+  void measure_dissemination(size_t writer, uint64_t limit_ms) {
+    c().write(writer, crdt::Kind::service_instance, "probe", service_value(writer, 0));
+    crdt::RecordKey key{c().replica(writer).id(), crdt::Kind::service_instance, "probe"};
+    c().watch(key);
+    uint64_t t0 = c().now();
+    auto up = up_nodes();
+    size_t need_9999 = static_cast<size_t>(std::ceil(0.9999 * static_cast<double>(up.size())));
+    auto count = [&] {
+      size_t n = 0;
+      for (size_t i : up) n += c().first_seen()[i] != UINT64_MAX;
+      return n;
+    };
+    c().run_until([&] { return count() == up.size(); }, limit_ms);
+    std::vector<uint64_t> times;
+    for (size_t i : up)
+      if (c().first_seen()[i] != UINT64_MAX) times.push_back(c().first_seen()[i] - t0);
+    std::sort(times.begin(), times.end());
+    double round = gossip::GossipConfig{}.gossip_interval_ms;
+    if (times.size() >= need_9999) {
+      report_.seconds_to_9999 = times[need_9999 - 1] / 1000.0;
+      report_.rounds_to_9999 = times[need_9999 - 1] / round;
+    }
+    if (times.size() == up.size()) {
+      report_.seconds_to_all = times.back() / 1000.0;
+      report_.rounds_to_all = times.back() / round;
+    } else {
+      fail("a record written on node " + std::to_string(writer) + " reached " + std::to_string(times.size()) + " of " +
+           std::to_string(up.size()) + " nodes within " + std::to_string(limit_ms / 1000) + " s");
+    }
+  }
+
+  // Crashes `victim` and measures when each up node declares it dead.
+  void measure_detection(size_t victim, uint64_t limit_ms) {
+    size_t events_before = c().state_events().size();
+    uint64_t t0 = c().now();
+    c().crash(victim);
+    note_crash(victim);
+    auto up = up_nodes();
+    c().run_until([&] { return c().all_see({victim}, MemberState::dead); }, limit_ms);
+    std::vector<double> times;
+    std::set<size_t> seen;
+    const auto& ev = c().state_events();
+    for (size_t k = events_before; k < ev.size(); ++k)
+      if (ev[k].subject == victim && ev[k].state == MemberState::dead && seen.insert(ev[k].viewer).second)
+        times.push_back((ev[k].at - t0) / 1000.0);
+    if (seen.size() < up.size())
+      fail("crashed node " + std::to_string(victim) + " declared dead by " + std::to_string(seen.size()) + " of " +
+           std::to_string(up.size()) + " within " + std::to_string(limit_ms / 1000) + " s");
+    report_.detect_p50 = percentile(times, 0.5);
+    report_.detect_p99 = percentile(times, 0.99);
+    report_.detect_max = times.empty() ? -1 : *std::max_element(times.begin(), times.end());
+  }
+
+  void note_left(size_t i) {
+    left_.insert(i);
+    left_at_[i] = c().now();
+  }
+  void note_crash(size_t i) {
+    crashed_.insert(i);
+    down_[i].emplace_back(c().now(), UINT64_MAX);
+  }
+  bool was_down(size_t i, uint64_t at) const {
+    auto it = down_.find(i);
+    if (it == down_.end()) return false;
+    for (const auto& [from, to] : it->second)
+      if (at >= from && at < to) return true;
+    return false;
+  }
+  // A partition between two groups, from now until heal_partition() (+60 s for timers running).
+  void start_partition(const std::vector<size_t>& a, const std::vector<size_t>& b) {
+    c().partition(a, b);
+    side_.assign(c().size(), 0);
+    for (size_t i : a) side_[i] = 1;
+    for (size_t i : b) side_[i] = 2;
+    partition_from_ = c().now();
+    partition_to_ = UINT64_MAX;
+  }
+  void heal_partition() {
+    c().heal();
+    partition_to_ = c().now() + 60'000;
+  }
+  // Dead verdicts across an active cut are the failure detector working, not false positives.
+  bool across_partition(size_t a, size_t b, uint64_t at) const {
+    return at >= partition_from_ && at <= partition_to_ && a < side_.size() && b < side_.size() && side_[a] &&
+           side_[b] && side_[a] != side_[b];
+  }
+  void note_restart(size_t i) {
+    crashed_.erase(i);
+    // Verdicts in flight about the crashed instance may land just after the restart: they are
+    // about the old incarnation, not false positives.
+    if (!down_[i].empty()) down_[i].back().second = c().now() + 30'000;
+  }
+
+  // The invariants every scenario ends with.
+  void check_invariants(uint64_t converge_limit_ms) {
+    auto up = up_nodes();
+    // 1. Convergence of state: every up node's digest equals every other's.
+    bool converged = c().run_until([&] {
+      for (size_t i : up)
+        if (!(c().replica(i).state().digest() == c().replica(up[0]).state().digest())) return false;
+      return true;
+    }, converge_limit_ms);
+    if (!converged) {
+      size_t differ = 0;
+      for (size_t i : up) differ += !(c().replica(i).state().digest() == c().replica(up[0]).state().digest());
+      fail(std::to_string(differ) + " of " + std::to_string(up.size()) + " up nodes hold a state digest different from node " +
+           std::to_string(up[0]) + "'s after " + std::to_string(converge_limit_ms / 1000) + " s");
+    }
+    // 2. Membership: up nodes see each other alive; crashed ones dead (or left); left never dead.
+    bool views = c().run_until([&] {
+      for (size_t v : up)
+        for (size_t s = 0; s < c().size(); ++s) {
+          if (s == v) continue;
+          auto st = c().view(v, s);
+          if (c().up(s) && st != MemberState::alive) return false;
+          // A node that (re)started after a crash or leave may never have known the machine.
+          if (crashed_.count(s) && !left_.count(s) && st && st != MemberState::dead) return false;
+          if (left_.count(s) && st && st != MemberState::left) return false;
+        }
+      return true;
+    }, converge_limit_ms);
+    if (!views) {
+      for (size_t v : up)
+        for (size_t s = 0; s < c().size(); ++s) {
+          if (s == v) continue;
+          auto st = c().view(v, s);
+          std::string name = st ? gossip::state_name(*st) : "unknown";
+          if (c().up(s) && st != MemberState::alive)
+            return fail("node " + std::to_string(v) + " sees up node " + std::to_string(s) + " as " + name);
+          if (crashed_.count(s) && !left_.count(s) && st && st != MemberState::dead)
+            return fail("node " + std::to_string(v) + " sees crashed node " + std::to_string(s) + " as " + name);
+          if (left_.count(s) && st && st != MemberState::left)
+            return fail("node " + std::to_string(v) + " sees node " + std::to_string(s) + " that left as " + name);
+        }
+    }
+    for (const auto& e : c().state_events())
+      if (e.state == MemberState::dead && left_.count(e.subject) && e.at >= left_at_[e.subject] + 1000)
+        return fail("node " + std::to_string(e.viewer) + " declared node " + std::to_string(e.subject) + " dead after it left");
+    // 3. No /24 held by two live machines (losers re-claim within a few settle rounds); no
+    //    container address leased twice.
+    std::map<std::string, size_t> claims;
+    std::map<std::string, size_t> leases;
+    auto count_claims = [&] {
+      claims.clear();
+      leases.clear();
+      const auto& state = c().replica(up[0]).state();
+      state.for_each([&](const crdt::Record& r) {
+        if (r.tombstone) return;
+        if (r.key.kind == crdt::Kind::subnet_claim && c().up(c().index_of(r.key.owner))) ++claims[r.key.name];
+        if (r.key.kind == crdt::Kind::container_lease && crdt::lease_is_valid(state, r)) ++leases[r.key.name];
+      });
+      for (const auto& [subnet, n] : claims)
+        if (n > 1) return false;
+      for (size_t i : up)
+        if (!(c().replica(i).state().digest() == c().replica(up[0]).state().digest())) return false;
+      return true;
+    };
+    c().run_until(count_claims, converge_limit_ms);
+    for (const auto& [subnet, n] : claims)
+      if (n > 1) return fail(std::to_string(n) + " live machines hold claims on " + subnet);
+    for (const auto& [address, n] : leases)
+      if (n > 1) return fail("container address " + address + " leased " + std::to_string(n) + " times");
+    // 4. Only owners' signed records: re-verify every record held by a few nodes.
+    for (size_t k = 0; k < std::min<size_t>(3, up.size()); ++k) {
+      size_t i = up[rng_.below(up.size())];
+      bool bad = false;
+      c().replica(i).state().for_each([&](const crdt::Record& r) { bad |= !crdt::verify(r); });
+      if (bad) return fail("node " + std::to_string(i) + " holds a record whose owner signature does not verify");
+    }
+  }
+
+  void finish(std::chrono::steady_clock::time_point wall_start) {
+    report_.simulated_seconds = (c().now() - start_) / 1000.0;
+    report_.wall_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    for (const auto& e : c().state_events()) {
+      if (e.state == MemberState::suspect) ++report_.suspicions;
+      if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
+          !across_partition(e.viewer, e.subject, e.at))
+        ++report_.false_dead;
+    }
+    if (report_.simulated_seconds > 0)
+      report_.bytes_per_node_s = c().bytes_sent() / report_.simulated_seconds / static_cast<double>(c().size());
+    report_.trace_hash = c().trace_hash();
+  }
+
+ private:
+  ScenarioOptions o_;
+  Rng rng_;
+  std::unique_ptr<SimCluster> cluster_;
+  ScenarioReport report_;
+  uint64_t start_ = 0;
+  std::set<size_t> crashed_, left_;
+  std::map<size_t, uint64_t> left_at_;
+  std::vector<int> side_;
+  std::map<size_t, std::vector<std::pair<uint64_t, uint64_t>>> down_;
+  uint64_t partition_from_ = UINT64_MAX, partition_to_ = 0;
+};
+
+size_t random_other(Rng& rng, size_t n, const std::set<size_t>& not_these) {
+  for (;;) {
+    size_t i = 1 + rng.below(n - 1);
+    if (!not_these.count(i)) return i;
+  }
+}
+
+}  // namespace
+
+bool known_scenario(const std::string& name) {
+  return name == "join-storm" || name == "partition-heal" || name == "churn" || name == "loss" ||
+         name == "concurrent-claims";
+}
+
+ScenarioReport run_scenario(const ScenarioOptions& o) {
+  auto wall = std::chrono::steady_clock::now();
+  Run run(o, o.name == "loss" ? 0.10 : 0.0);
+  SimCluster& c = run.c();
+  const size_t n = std::max<size_t>(o.nodes, 4);
+  c.claim_subnets(*Ipv4Net::parse("10.210.0.0/16"));
+
+  if (o.name == "join-storm" || o.name == "loss") {
+    run.form(n);
+    if (!run.wait_all_alive(120'000)) run.fail("join storm: not every node sees every node alive within 120 s");
+    if (o.name == "loss") c.run_for(300'000);  // steady loss: suspicions come and must be refuted
+    run.measure_dissemination(1 + run.rng().below(n - 1), 60'000);
+    run.measure_detection(1 + run.rng().below(n - 1), 120'000);
+    run.check_invariants(120'000);
+  } else if (o.name == "partition-heal") {
+    run.form(n);
+    if (!run.wait_all_alive(120'000)) run.fail("not every node sees every node alive within 120 s");
+    std::vector<size_t> minority, majority;
+    for (size_t i = 0; i < n; ++i) (i % 3 == 1 ? minority : majority).push_back(i);
+    run.start_partition(minority, majority);
+    // Both sides write, including a second version of the same key (what a broken merge drops).
+    c.write(minority[0], crdt::Kind::service_instance, "a", service_value(1, 1));
+    c.write(majority[1], crdt::Kind::service_instance, "b", service_value(2, 1));
+    c.run_for(45'000);
+    c.write(majority[1], crdt::Kind::service_instance, "b", service_value(2, 2));
+    c.write(minority[0], crdt::Kind::service_instance, "a", service_value(1, 2));
+    c.run_for(15'000);
+    run.heal_partition();
+    run.measure_dissemination(majority[0] == 0 ? majority[1] : majority[0], 120'000);
+    run.check_invariants(180'000);
+  } else if (o.name == "churn") {
+    run.form(n);
+    if (!run.wait_all_alive(120'000)) run.fail("not every node sees every node alive within 120 s");
+    std::set<size_t> down, gone;
+    for (int step = 0; step < 12; ++step) {
+      size_t victim = random_other(run.rng(), n, gone);
+      switch (step % 3) {
+        case 0:
+          c.crash(victim);
+          run.note_crash(victim);
+          down.insert(victim);
+          gone.insert(victim);
+          break;
+        case 1:
+          if (!down.empty()) {
+            size_t back = *down.begin();
+            down.erase(back);
+            gone.erase(back);
+            c.restart(back, {0});
+            run.note_restart(back);
+          }
+          break;
+        case 2:
+          c.leave(victim);
+          c.crash(victim);
+          run.note_left(victim);
+          run.note_crash(victim);
+          gone.insert(victim);
+          break;
+      }
+      c.run_for(5'000 + run.rng().below(10'000));
+    }
+    c.run_for(60'000);
+    run.measure_dissemination(0, 60'000);
+    run.check_invariants(180'000);
+  } else if (o.name == "concurrent-claims") {
+    // Two halves, cut off from each other, each joining through its own seed and claiming from
+    // a network with little room: the same /24s get claimed on both sides.
+    Ipv4Net small{Ipv4{(10u << 24) | (210u << 16)}, static_cast<uint8_t>(32 - 8 - static_cast<int>(std::ceil(std::log2(static_cast<double>(n) * 1.25))))};
+    c.claim_subnets(small);
+    std::vector<size_t> a, b;
+    run.form(2, {0});  // nodes 0 and 1 are the two seeds
+    c.partition({0}, {1});
+    a.push_back(0);
+    b.push_back(1);
+    for (size_t i = 2; i < n; ++i) {
+      size_t id = c.add_node({i % 2 == 0 ? size_t{0} : size_t{1}});
+      (i % 2 == 0 ? a : b).push_back(id);
+    }
+    run.start_partition(a, b);
+    c.run_for(30'000);
+    // Leases from each machine's /24 once confirmed, on both sides.
+    crdt::SubnetClaimer claimer(small);
+    for (size_t i = 0; i < n; ++i)
+      if (auto r = claimer.lease(c.replica(i), true, "c" + std::to_string(i), "web", c.now())) c.membership(i).publish({*r});
+    run.heal_partition();
+    c.add_node({0});  // and one more joiner after the heal
+    if (!run.wait_all_alive(180'000)) run.fail("after the heal, not every node sees every node alive within 180 s");
+    c.run_for(30'000);
+    run.check_invariants(180'000);
+  }
+  run.finish(wall);
+  return run.report();
+}
+
+}  // namespace weft::sim

@@ -1,0 +1,35 @@
+// weft-sim scenarios: a fault schedule run on SimCluster, the invariants checked after it, and the
+// metrics it reports. A broken invariant names the seed and the first violation.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace weft::sim {
+
+struct ScenarioOptions {
+  std::string name;  // join-storm, partition-heal, churn, loss, concurrent-claims
+  size_t nodes = 100;
+  uint64_t seed = 1;
+  double loss = -1;          // < 0: the scenario's default
+  bool broken_merge = false; // test-only: replicas keep the first version they see
+  bool count_bytes = true;
+};
+
+struct ScenarioReport {
+  bool ok = true;
+  std::string violation;           // the first broken invariant, with its details
+  double rounds_to_9999 = -1, rounds_to_all = -1;     // dissemination of one record, gossip rounds
+  double seconds_to_9999 = -1, seconds_to_all = -1;
+  double detect_p50 = -1, detect_p99 = -1, detect_max = -1;  // crash seen dead, seconds
+  uint64_t false_dead = 0;         // dead verdicts about machines that were up
+  uint64_t suspicions = 0;
+  double bytes_per_node_s = 0;
+  double simulated_seconds = 0, wall_seconds = 0;
+  uint64_t trace_hash = 0;
+};
+
+ScenarioReport run_scenario(const ScenarioOptions& options);
+bool known_scenario(const std::string& name);
+
+}  // namespace weft::sim
