@@ -48,7 +48,7 @@ class SimCluster {
 
   void run_for(uint64_t ms) { run_until_time(now_ + ms); }
   void run_until_time(uint64_t t);
-  // Runs until pred() holds (checked after every event) or `limit_ms` of virtual time passes.
+  // Runs until pred() holds (checked every 10 ms of virtual time) or `limit_ms` passes.
   bool run_until(const std::function<bool()>& pred, uint64_t limit_ms);
 
   uint64_t now() const { return now_; }

@@ -200,19 +200,12 @@ void Agent::publish_local(std::vector<crdt::Record> records) {
 void Agent::settle_subnet() {
   // Only after the first complete sync (or as the founder): never claim from a partial view.
   if (!founder_ && !synced_before_ && !membership_->joined()) return;
-  auto before = replica_->state().digest();
   auto outcome = claimer_->settle(*replica_, now_ms());
   if (outcome.status == crdt::SubnetClaimer::Status::exhausted)
     spdlog::error("no free /24 left in {}", cluster_.network.to_string());
-  if (!(before == replica_->state().digest())) {
-    std::vector<crdt::Record> mine;
-    replica_->state().for_owner(replica_->id(), [&](const crdt::Record& r) {
-      if (r.key.kind == crdt::Kind::subnet_claim) mine.push_back(r);
-    });
-    publish_local(mine);
-    if (outcome.status == crdt::SubnetClaimer::Status::claimed)
-      spdlog::info("claimed subnet {}", outcome.subnet->to_string());
-  }
+  if (outcome.status == crdt::SubnetClaimer::Status::claimed)
+    spdlog::info("claimed subnet {}", outcome.subnet->to_string());
+  publish_local(std::move(outcome.written));
 }
 
 // ---------------------------------------------------------------- control port

@@ -58,22 +58,40 @@ SubnetClaimer::Outcome SubnetClaimer::settle(Replica& replica, uint64_t now_ms) 
     if (wins && !keep) keep = subnet;
     else drop.push_back(subnet);
   });
-  for (const auto& subnet : drop) replica.erase(Kind::subnet_claim, subnet_claim_name(subnet), now_ms);
-  if (keep) return Outcome{Status::holding, keep};
+  std::vector<Record> written;
+  for (const auto& subnet : drop)
+    if (auto r = replica.erase(Kind::subnet_claim, subnet_claim_name(subnet), now_ms)) written.push_back(*r);
+  if (keep) return Outcome{Status::holding, keep, std::move(written)};
 
-  if (network_.prefix > 24) return Outcome{Status::exhausted, std::nullopt};
+  if (network_.prefix > 24) return Outcome{Status::exhausted, std::nullopt, std::move(written)};
   uint64_t count = uint64_t{1} << (24 - network_.prefix);
-  // Start from a point derived from the machine id: concurrent joiners spread out.
-  const OwnerId& id = replica.id();
-  uint64_t start = (uint64_t{id[0]} << 24 | uint64_t{id[1]} << 16 | uint64_t{id[2]} << 8 | id[3]) % count;
+  std::vector<Ipv4Net> free;
   for (uint64_t i = 0; i < count; ++i) {
-    Ipv4Net candidate{Ipv4{network_.base.value + static_cast<uint32_t>(((start + i) % count) << 8)}, 24};
-    if (holders.count(candidate)) continue;
-    replica.put(Kind::subnet_claim, subnet_claim_name(candidate), encode_value(SubnetClaimValue{candidate}),
-                now_ms);
-    return Outcome{Status::claimed, candidate};
+    Ipv4Net candidate{Ipv4{network_.base.value + static_cast<uint32_t>(i << 8)}, 24};
+    if (!holders.count(candidate)) free.push_back(candidate);
   }
-  return Outcome{Status::exhausted, std::nullopt};
+  if (!free.empty()) {
+    // A pick spread uniformly over the free /24s, derived from the machine id and how many
+    // claims it already lost (so a loser does not pick the same again). Uniform, not "first free
+    // after a hashed start": linear probing sends every machine whose start falls in one
+    // occupied run to the same next free /24.
+    size_t lost = 0;
+    replica.state().for_owner(replica.id(), [&](const Record& r) {
+      if (r.key.kind == Kind::subnet_claim && r.tombstone) ++lost;
+    });
+    const OwnerId& id = replica.id();
+    uint64_t h = 0;
+    for (int i = 0; i < 8; ++i) h = h << 8 | id[i];
+    h += 0x9e3779b97f4a7c15ull * (lost + 1);
+    h = (h ^ (h >> 30)) * 0xbf58476d1ce4e5b9ull;
+    h = (h ^ (h >> 27)) * 0x94d049bb133111ebull;
+    h ^= h >> 31;
+    const Ipv4Net& pick = free[h % free.size()];
+    written.push_back(
+        replica.put(Kind::subnet_claim, subnet_claim_name(pick), encode_value(SubnetClaimValue{pick}), now_ms));
+    return Outcome{Status::claimed, pick, std::move(written)};
+  }
+  return Outcome{Status::exhausted, std::nullopt, std::move(written)};
 }
 
 std::optional<Ipv4Net> SubnetClaimer::confirmed(const Replica& replica, bool synced) const {

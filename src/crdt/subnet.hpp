@@ -12,6 +12,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/ipv4.hpp"
 #include "crdt/replica.hpp"
@@ -41,6 +42,7 @@ class SubnetClaimer {
   struct Outcome {
     Status status;
     std::optional<Ipv4Net> subnet;
+    std::vector<Record> written;  // the claims and tombstones settle() wrote, to disseminate
   };
   // Drops lost or surplus claims and claims a free /24 when holding none. Writes through the
   // replica (signed, pending changes). The first free /24 is searched from a start point derived

@@ -34,8 +34,10 @@ class BroadcastQueue {
   size_t take(size_t budget, unsigned limit, std::vector<Item>& out) {
     size_t used = 0;
     std::vector<Key> sent;
+    size_t looked = 0;
     for (const auto& [transmits, inv_gen, key] : order_) {
-      if (budget - used < kMinItemBytes) break;
+      // Only the head of the queue competes for a packet: a long queue costs no more per send.
+      if (budget - used < kMinItemBytes || ++looked > kMaxScan) break;
       const Entry& e = entries_.at(key);
       if (e.size > budget - used) continue;
       out.push_back(e.item);
@@ -59,6 +61,7 @@ class BroadcastQueue {
 
  private:
   static constexpr size_t kMinItemBytes = 32;
+  static constexpr size_t kMaxScan = 64;
   struct Entry {
     Item item;
     size_t size;

@@ -89,6 +89,8 @@ class Membership {
   unsigned health() const { return awareness_; }
   const GossipCounters& counters() const { return counters_; }
   size_t alive_count() const;
+  size_t pending_records() const { return record_queue_.size(); }
+  size_t pending_updates() const { return member_queue_.size(); }
   unsigned retransmit_limit() const;
 
  private:
