@@ -107,7 +107,8 @@ std::optional<std::vector<Record>> decode_batch(std::span<const uint8_t> bytes) 
                  capnp::FlatArrayMessageReader reader(*words, reader_limits());
                  std::vector<Record> records;
                  auto list = reader.getRoot<schema::RecordBatch>().getRecords();
-                 records.reserve(list.size());
+                 // No reserve(list.size()): the length is untrusted; a bad element ends the
+                 // loop long before memory does.
                  for (auto item : list) {
                    auto record = read_record(item);
                    if (!record) return;

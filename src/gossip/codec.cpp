@@ -17,16 +17,29 @@ namespace {
 using crdt::OwnerId;
 
 constexpr size_t kMaxText = 253;
+// Bounds on list lengths, checked before anything is allocated for them: a few bytes of packed
+// input can announce a list of millions of (empty) elements. Sized for a full state of a few
+// hundred machines with a few hundred leases each, with room to spare.
+constexpr size_t kMaxRecords = 262'144;
+constexpr size_t kMaxMembers = 16'384;
+constexpr size_t kMaxSummaryEntries = 262'144;
+
 
 capnp::ReaderOptions limits() {
   capnp::ReaderOptions o;
-  o.traversalLimitInWords = 16 * 1024 * 1024;  // 128 MiB: a full-state sync of a large cluster
+  o.traversalLimitInWords = 8 * 1024 * 1024;  // 64 MiB: a full-state sync of a large cluster
   o.nestingLimit = 16;
   return o;
 }
 
 // Any malformation throws inside the decoder; decode_message turns that into nullopt.
 [[noreturn]] void malformed() { KJ_FAIL_REQUIRE("malformed gossip message"); }
+
+template <typename List>
+void check_length(const List& list, size_t max) {
+  if (list.size() > max) malformed();
+}
+
 
 kj::ArrayPtr<const kj::byte> data(const OwnerId& id) { return kj::arrayPtr(id.data(), id.size()); }
 
@@ -57,8 +70,8 @@ void fill_records(ListBuilder list, const std::vector<crdt::Record>& records) {
 }
 
 std::vector<crdt::Record> records_of(capnp::List<schema::SignedRecord>::Reader list) {
+  check_length(list, kMaxRecords);
   std::vector<crdt::Record> out;
-  out.reserve(list.size());
   for (auto r : list) {
     auto record = crdt::read_record(r);
     if (!record) malformed();
@@ -93,8 +106,8 @@ void fill_updates(ListBuilder list, const std::vector<MemberUpdate>& updates) {
 }
 
 std::vector<MemberUpdate> updates_of(capnp::List<schema::MemberUpdate>::Reader list) {
+  check_length(list, kMaxMembers);
   std::vector<MemberUpdate> out;
-  out.reserve(list.size());
   for (auto u : list) out.push_back(update_of(u));
   return out;
 }
@@ -113,6 +126,7 @@ void fill_digest(ListBuilder list, const crdt::Digest& digest) {
 }
 
 crdt::Digest digest_of(capnp::List<schema::OwnerDigest>::Reader list) {
+  check_length(list, kMaxMembers);
   crdt::Digest out;
   for (auto d : list) {
     crdt::OwnerDigest od;
@@ -139,8 +153,12 @@ void fill_summaries(ListBuilder list, const std::vector<crdt::OwnerSummary>& sum
 }
 
 std::vector<crdt::OwnerSummary> summaries_of(capnp::List<schema::OwnerSummary>::Reader list) {
+  check_length(list, kMaxMembers);
   std::vector<crdt::OwnerSummary> out;
+  size_t total = 0;
   for (auto s : list) {
+    total += s.getEntries().size();
+    if (total > kMaxSummaryEntries) malformed();
     crdt::OwnerSummary summary{id_of(s.getOwner()), {}};
     for (auto e : s.getEntries())
       summary.entries.emplace_back(kind_of(e.getKind()), text_of(e.getName()), crdt::Hlc{e.getHlc()});
@@ -236,6 +254,7 @@ Body body_of(schema::Message::Body::Reader b) {
       sp.push.fresh = in.getFresh();
       sp.push.records = records_of(in.getRecords());
       sp.push.summaries = summaries_of(in.getSummaries());
+      check_length(in.getWants(), kMaxRecords);
       for (auto w : in.getWants())
         sp.push.wants.push_back(crdt::RecordKey{id_of(w.getOwner()), kind_of(w.getKind()), text_of(w.getName())});
       return sp;

@@ -1,6 +1,11 @@
 #include <gtest/gtest.h>
 
+#include <capnp/message.h>
+#include <capnp/serialize-packed.h>
+#include <kj/io.h>
+
 #include "gossip/codec.hpp"
+#include "schema/gossip.capnp.h"
 #include "gossip/seal.hpp"
 #include "support/keys.hpp"
 
@@ -128,4 +133,19 @@ TEST(GossipCodec, MalformedMessagesAreRefused) {
   m.updates.push_back(MemberUpdate{m.from, 1, MemberState::alive, std::string("a\nb"), "x", m.from});
   auto bad = encode_message(m);  // a control character in a member name
   EXPECT_FALSE(decode_message({reinterpret_cast<const uint8_t*>(bad.data()), bad.size()}, m.from));
+}
+
+// Regression (found by gossip_frame_fuzz): a few hundred bytes of packed input announced a list
+// of millions of records, and the decoder reserved memory for all of them before reading one.
+TEST(GossipCodec, HugeAnnouncedListsAreRefusedWithoutAllocating) {
+  capnp::MallocMessageBuilder builder;
+  auto root = builder.initRoot<schema::Message>();
+  root.initBody().setGossip();
+  root.initRecords(300'000);  // empty records, far beyond the limit
+  kj::VectorOutputStream out;
+  capnp::writePackedMessage(out, builder);
+  auto bytes = out.getArray();
+  EXPECT_LT(bytes.size(), 200'000u);  // zeros pack away: tiny input, huge announced list
+  MemberId from{};
+  EXPECT_FALSE(decode_message({bytes.begin(), bytes.size()}, from));
 }
