@@ -113,6 +113,17 @@ class AgentCluster : public ::testing::Test {
     return true;
   }
 
+  // Every agent lists every agent, all alive.
+  bool everyone_alive() {
+    for (size_t i = 0; i < agents_.size(); ++i) {
+      auto m = members(i);
+      if (m.size() != agents_.size()) return false;
+      for (const auto& [name, state] : m)
+        if (state != "alive") return false;
+    }
+    return true;
+  }
+
   std::string metric(size_t i, const std::string& name) {
     auto r = test::run({"/usr/bin/curl", "-s", "--unix-socket", agents_[i].dir + "/api.sock", "http://weft/metrics"}, 10s);
     auto pos = r.output.find(name + " ");
@@ -129,15 +140,7 @@ TEST_F(AgentCluster, TwelveAgentsJoinReplicateDetectFailureAndRestart) {
   std::string token = init_first();
   start(0);
   for (int i = 1; i < 12; ++i) add(token);
-  ASSERT_TRUE(test::wait_until([&] {
-    for (size_t i = 0; i < agents_.size(); ++i) {
-      auto m = members(i);
-      if (m.size() != 12) return false;
-      for (const auto& [name, state] : m)
-        if (state != "alive") return false;
-    }
-    return true;
-  }, 30s)) << "not all 12 agents see all 12 alive";
+  ASSERT_TRUE(test::wait_until([&] { return everyone_alive(); }, 30s)) << "not all 12 agents see all 12 alive";
 
   // A service added on one machine is listed by all.
   auto r = test::run({kWeft, "service", "add", "api", "10.210.5.2:8000", "--data-dir", agents_[5].dir});
@@ -365,16 +368,7 @@ TEST_F(AgentCluster, ClusterKeyRotatesWithoutAnOutage) {
   start(0);
   add(token);
   add(token);
-  auto everyone_alive = [&] {
-    for (size_t i = 0; i < agents_.size(); ++i) {
-      auto m = members(i);
-      if (m.size() != 3) return false;
-      for (const auto& [name, state] : m)
-        if (state != "alive") return false;
-    }
-    return true;
-  };
-  ASSERT_TRUE(test::wait_until(everyone_alive, 20s));
+  ASSERT_TRUE(test::wait_until([&] { return everyone_alive(); }, 20s));
   auto gen = test::run({kWeft, "key", "generate"});
   ASSERT_EQ(gen.code, 0);
   std::string key = gen.output.substr(0, 64);
@@ -393,7 +387,7 @@ TEST_F(AgentCluster, ClusterKeyRotatesWithoutAnOutage) {
   // A restart keeps the rotated keyring.
   test::stop(agents_[2].pid);
   start(2);
-  ASSERT_TRUE(test::wait_until(everyone_alive, 20s));
+  ASSERT_TRUE(test::wait_until([&] { return everyone_alive(); }, 20s));
   auto ls = json::parse(test::run({kWeft, "key", "ls", "--json", "--data-dir", agents_[2].dir}).output);
   ASSERT_EQ(ls.size(), 1u);
   EXPECT_TRUE(ls[0]["primary"].get<bool>());
