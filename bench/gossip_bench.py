@@ -21,7 +21,7 @@ ML_EVENT = re.compile(r"^(\d+) (JOIN|DEAD|LEFT) (\S+)")
 def free_ports(n):
     ports = set()
     while len(ports) < n:
-        p = random.randint(20000, 60000)
+        p = random.randint(20000, 32000)  # below the ephemeral range the agents connect from
         ok = True
         for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
             s = socket.socket(socket.AF_INET, kind)

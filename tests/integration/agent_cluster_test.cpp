@@ -27,21 +27,23 @@ namespace {
 
 const std::string kWeft = WEFT_BINARY;
 
-// A port free for both UDP and TCP on 127.0.0.1 right now.
+// A port free for both UDP and TCP on 127.0.0.1 right now, below the ephemeral range
+// (32768-60999) so an agent's outgoing TCP connection cannot take it before the agent binds it.
 uint16_t free_port() {
-  for (int attempt = 0; attempt < 50; ++attempt) {
-    int t = socket(AF_INET, SOCK_STREAM, 0);
+  static std::mt19937 rng(std::random_device{}());
+  for (int attempt = 0; attempt < 200; ++attempt) {
+    uint16_t port = static_cast<uint16_t>(20000 + rng() % 12000);
     sockaddr_in a{};
     a.sin_family = AF_INET;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t len = sizeof a;
-    bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a);
-    getsockname(t, reinterpret_cast<sockaddr*>(&a), &len);
+    a.sin_port = htons(port);
+    int t = socket(AF_INET, SOCK_STREAM, 0);
     int u = socket(AF_INET, SOCK_DGRAM, 0);
-    bool ok = bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+    bool ok = bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+              bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
     close(u);
     close(t);
-    if (ok) return ntohs(a.sin_port);
+    if (ok) return port;
   }
   throw std::runtime_error("no free port");
 }
