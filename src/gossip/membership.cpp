@@ -38,9 +38,12 @@ Membership::Membership(const MemberId& self, std::string name, std::string addre
                        GossipConfig config, uint64_t seed, crdt::Replica& replica)
     : self_(self), config_(config), rng_(seed), replica_(replica) {
   members_.emplace(self, Member{self, std::move(name), std::move(address), incarnation, MemberState::alive, 0});
+  live_count_ = 1;
 }
 
-size_t Membership::alive_count() const {
+size_t Membership::alive_count() const { return live_count_; }
+
+size_t Membership::recount_live() const {
   return std::count_if(members_.begin(), members_.end(), [](const auto& kv) { return live(kv.second.state); });
 }
 
@@ -99,6 +102,7 @@ bool Membership::forget(const MemberId& id) {
 void Membership::ban(const MemberId& id) {
   if (id == self_) return;
   banned_.insert(id);
+  if (auto it = members_.find(id); it != members_.end() && live(it->second.state)) --live_count_;
   members_.erase(id);
   suspicions_.erase(id);
   member_queue_.erase(id);
@@ -119,6 +123,7 @@ void Membership::broadcast(const MemberUpdate& u) { member_queue_.push(u.id, u, 
 
 void Membership::set_state(Member& m, MemberState state, uint64_t now, Effects& fx) {
   if (m.state == state) return;
+  if (live(m.state) != live(state)) live(state) ? ++live_count_ : --live_count_;
   m.state = state;
   m.state_since_ms = now;
   fx.events.push_back(MemberEvent{m.id, state, false});
@@ -156,6 +161,7 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx) {
   auto it = members_.find(u.id);
   if (it == members_.end()) {
     members_.emplace(u.id, Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
+    ++live_count_;
     probe_order_.insert(probe_order_.begin() + static_cast<long>(rng_.below(probe_order_.size() + 1)), u.id);
     fx.events.push_back(MemberEvent{u.id, MemberState::alive, true});
     broadcast(u);

@@ -88,7 +88,8 @@ class Membership {
   const Member& self() const { return members_.at(self_); }
   unsigned health() const { return awareness_; }
   const GossipCounters& counters() const { return counters_; }
-  size_t alive_count() const;
+  size_t alive_count() const;  // alive or suspect, self included; kept current, O(1)
+  size_t recount_live() const;  // the same, counted from scratch (tests)
   size_t pending_records() const { return record_queue_.size(); }
   size_t pending_updates() const { return member_queue_.size(); }
   unsigned retransmit_limit() const;
@@ -144,6 +145,7 @@ class Membership {
   std::map<MemberId, Member> members_;
   std::map<MemberId, Suspicion> suspicions_;
   std::set<MemberId> banned_;
+  size_t live_count_ = 0;
   BroadcastQueue<MemberId, MemberUpdate> member_queue_;
   BroadcastQueue<crdt::RecordKey, crdt::Record> record_queue_;
 

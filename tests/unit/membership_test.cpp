@@ -199,6 +199,22 @@ TEST(Membership, LocalHealthRisesWhenThisNodeCannotHear) {
   EXPECT_EQ(c.membership(0).health(), 0u);
 }
 
+TEST(Membership, LiveCountStaysExactThroughChurn) {
+  auto c = joined_cluster(10, 12);
+  c.crash(3);
+  c.leave(4);
+  c.crash(4);
+  c.run_for(60'000);
+  c.restart(3, {0});
+  for (size_t i = 0; i < 10; ++i)
+    if (i != 5 && i != 4) c.membership(i).ban(c.replica(5).id());
+  c.run_for(30'000);
+  for (size_t i = 0; i < 10; ++i) {
+    if (!c.up(i)) continue;
+    EXPECT_EQ(c.membership(i).alive_count(), c.membership(i).recount_live()) << i;
+  }
+}
+
 TEST(Membership, SameSeedSameTrace) {
   auto run = [](uint64_t seed) {
     sim::NetworkConfig net;
