@@ -172,7 +172,7 @@ void Agent::start() {
   uint64_t now = now_ms();
   gossip::Effects fx;
   membership_->join(seeds_, now, fx);
-  for (auto& out : fx.out) send(out);
+  run_effects(fx);
   // Only a machine joining for the first time gives up: a restarted member keeps trying its
   // known peers (they may all be rebooting too) and keeps serving what it has.
   join_deadline_ = seeds_.empty() || synced_before_ || founder_ ? 0 : now + options_.join_timeout_ms;
@@ -272,6 +272,11 @@ void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
   ++frames_in_;
   gossip::Effects fx;
   membership_->on_message(from, *message, now_ms(), fx);
+  run_effects(fx);
+}
+
+// What a core asked for: datagrams and streams to send, member changes to log.
+void Agent::run_effects(gossip::Effects& fx) {
   for (auto& out : fx.out) send(out);
   for (const auto& e : fx.events) {
     auto it = membership_->members().find(e.id);
@@ -376,11 +381,7 @@ void Agent::on_timer() {
   gossip::Effects fx;
   uint64_t now = now_ms();
   if (membership_->next_wakeup() <= now) membership_->tick(now, fx);
-  for (auto& out : fx.out) send(out);
-  for (const auto& e : fx.events) {
-    auto it = membership_->members().find(e.id);
-    if (it != membership_->members().end()) spdlog::info("member {} {}", it->second.name, gossip::state_name(e.state));
-  }
+  run_effects(fx);
   after_event();
 }
 

@@ -72,6 +72,7 @@ class Agent {
   void accept_stream();
   void read_stream(std::shared_ptr<tcp::socket> socket);
   void on_frame(std::span<const uint8_t> frame, const std::string& from);
+  void run_effects(gossip::Effects& fx);
   void after_event();
   void send(gossip::Outgoing& out);
   void send_stream(const std::string& to, std::shared_ptr<std::string> frame);

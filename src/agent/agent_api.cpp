@@ -121,7 +121,7 @@ ApiResponse Agent::handle(const ApiRequest& req) {
   if (req.method == "POST" && req.path == "/v1/leave") {
     gossip::Effects fx;
     membership_->leave(now_ms(), fx);
-    for (auto& out : fx.out) send(out);
+    run_effects(fx);
     // Let the datagrams leave before the process does.
     auto t = std::make_shared<boost::asio::steady_timer>(io_, std::chrono::milliseconds(300));
     t->async_wait([this, t](boost::system::error_code) { exit(0, "left the cluster"); });

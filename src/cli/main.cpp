@@ -72,9 +72,11 @@ int cmd_init(const std::string& data_dir, const std::string& name, const std::st
   if (!advertise.empty()) meta.emplace_back("machine.advertise", advertise);
   store->apply({}, meta);
   auto identity = store::load_or_create_identity(*store);
-  auto restored = store::restore_replica(*store, identity, {}, static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count()));
+  auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+  auto restored = store::restore_replica(*store, identity, {}, now);
   crdt::SubnetClaimer claimer(*net);
-  auto now = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
   auto outcome = claimer.settle(restored.replica, now);
   store::persist(*store, restored.replica);
   std::cout << "initialised cluster " << to_hex(info.id) << " in " << data_dir << "\n"
