@@ -10,7 +10,9 @@ namespace weft::sim {
 using gossip::MemberState;
 
 SimCluster::SimCluster(uint64_t seed, gossip::GossipConfig gossip, NetworkConfig net, crdt::ReplicaOptions replica)
-    : gossip_(gossip), net_(net), replica_options_(replica), rng_(seed) {}
+    : gossip_(gossip), net_(net), replica_options_(replica), rng_(seed) {
+  replica_options_.verify_memo = &verify_memo_;
+}
 
 size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
   size_t i = nodes_.size();
@@ -28,6 +30,7 @@ size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
   by_id_[node.replica->id()] = i;
   first_seen_.push_back(UINT64_MAX);
   next_settle_.push_back(0);
+  settled_claims_.push_back(UINT64_MAX);
   nodes_.push_back(std::move(node));
   start_node(i, seeds);
   return i;
@@ -91,7 +94,12 @@ void SimCluster::after(size_t i) {
   if (watched_ && first_seen_[i] == UINT64_MAX && n.replica->state().find(*watched_)) first_seen_[i] = now_;
   if (claimer_ && now_ >= next_settle_[i] && n.membership->joined()) {
     next_settle_[i] = now_ + 2'000;
-    n.membership->publish(claimer_->settle(*n.replica, now_).written);
+    // settle() is a function of the claim records alone: with none changed, it would do nothing.
+    uint64_t version = n.replica->state().kind_version(crdt::Kind::subnet_claim);
+    if (version != settled_claims_[i]) {
+      n.membership->publish(claimer_->settle(*n.replica, now_).written);
+      settled_claims_[i] = n.replica->state().kind_version(crdt::Kind::subnet_claim);
+    }
   }
   n.replica->take_changes();  // nothing to persist in the simulator
 }
@@ -194,6 +202,11 @@ std::optional<MemberState> SimCluster::view(size_t viewer, size_t subject) const
 }
 
 bool SimCluster::all_see(const std::vector<size_t>& subjects, MemberState state) const {
+  if (state == MemberState::alive) {
+    // Cheap necessary condition first (O(1) per viewer): it holds enough live members.
+    for (size_t v = 0; v < nodes_.size(); ++v)
+      if (nodes_[v].up && nodes_[v].membership->alive_count() < subjects.size()) return false;
+  }
   for (size_t v = 0; v < nodes_.size(); ++v) {
     if (!nodes_[v].up) continue;
     for (size_t s : subjects)

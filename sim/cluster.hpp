@@ -113,6 +113,7 @@ class SimCluster {
 
   gossip::GossipConfig gossip_;
   NetworkConfig net_;
+  crdt::VerifyMemo verify_memo_;  // declared before replica_options_, which points at it
   crdt::ReplicaOptions replica_options_;
   Rng rng_;
   uint64_t now_ = 1'700'000'000'000;
@@ -130,6 +131,7 @@ class SimCluster {
   uint64_t bytes_sent_ = 0;
   std::optional<crdt::SubnetClaimer> claimer_;
   std::vector<uint64_t> next_settle_;
+  std::vector<uint64_t> settled_claims_;  // claims' kind_version at the last settle: unchanged, skip
   std::map<crdt::OwnerId, size_t> by_id_;
   void after(size_t i);
 };

@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "run this many consecutive seeds")->capture_default_str();
   app.add_option("--loss", o.loss, "datagram loss probability")->check(CLI::Range(0.0, 0.9));
   app.add_flag("--json", as_json, "print metrics as JSON");
+  app.add_option("--trace-member", o.trace_member, "print every membership event about this node");
   app.add_flag("--broken-merge", o.broken_merge, "test-only: a broken merge rule the invariants must catch");
   CLI11_PARSE(app, argc, argv);
 
@@ -35,18 +36,20 @@ int main(int argc, char** argv) {
                        {"rounds_to_99.99%", r.rounds_to_9999}, {"rounds_to_100%", r.rounds_to_all},
                        {"seconds_to_99.99%", r.seconds_to_9999}, {"seconds_to_100%", r.seconds_to_all},
                        {"detection_p50_s", r.detect_p50}, {"detection_p99_s", r.detect_p99}, {"detection_max_s", r.detect_max},
-                       {"false_dead", r.false_dead}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
+                       {"false_dead", r.false_dead}, {"dead_after_heal", r.dead_after_heal}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
                        {"simulated_s", r.simulated_seconds}, {"wall_s", r.wall_seconds},
                        {"speedup", r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0}, {"trace_hash", r.trace_hash}};
       std::cout << j.dump() << "\n";
     } else {
       std::printf("%s nodes=%zu seed=%llu: %s | dissemination 99.99%% %.1f rounds, 100%% %.1f rounds | detection p50 %.1f s p99 %.1f s max %.1f s"
-                  " | false dead %llu, suspicions %llu | %.0f B/s/node | %.0fx real time\n",
+                  " | false dead %llu (after heal %llu), suspicions %llu | %.0f B/s/node | %.0fx real time\n",
                   o.name.c_str(), o.nodes, static_cast<unsigned long long>(o.seed), r.ok ? "ok" : "VIOLATION",
                   r.rounds_to_9999, r.rounds_to_all, r.detect_p50, r.detect_p99, r.detect_max,
-                  static_cast<unsigned long long>(r.false_dead), static_cast<unsigned long long>(r.suspicions), r.bytes_per_node_s,
+                  static_cast<unsigned long long>(r.false_dead), static_cast<unsigned long long>(r.dead_after_heal),
+                  static_cast<unsigned long long>(r.suspicions), r.bytes_per_node_s,
                   r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0);
       if (!r.ok) std::printf("  invariant broken: %s\n", r.violation.c_str());
+      for (const auto& e : r.false_dead_examples) std::printf("  false dead: %s\n", e.c_str());
     }
   }
   return failures ? 1 : 0;

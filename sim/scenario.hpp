@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace weft::sim {
 
@@ -14,6 +15,7 @@ struct ScenarioOptions {
   double loss = -1;          // < 0: the scenario's default
   bool broken_merge = false; // test-only: replicas keep the first version they see
   bool count_bytes = true;
+  long trace_member = -1;    // >= 0: print every membership event about this node (diagnosis)
 };
 
 struct ScenarioReport {
@@ -23,6 +25,8 @@ struct ScenarioReport {
   double seconds_to_9999 = -1, seconds_to_all = -1;
   double detect_p50 = -1, detect_p99 = -1, detect_max = -1;  // crash seen dead, seconds
   uint64_t false_dead = 0;         // dead verdicts about machines that were up
+  std::vector<std::string> false_dead_examples;  // the first few, for diagnosis
+  uint64_t dead_after_heal = 0;    // verdicts from the other side of a healed partition, refuted
   uint64_t suspicions = 0;
   double bytes_per_node_s = 0;
   double simulated_seconds = 0, wall_seconds = 0;

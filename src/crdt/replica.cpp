@@ -10,7 +10,7 @@ Replica::Replica(const SigningKey& key, ReplicaOptions options, Hlc clock_start)
     : key_(key),
       options_(options),
       clock_(options.max_drift_ms, clock_start),
-      state_(options.gc_horizon_ms) {}
+      state_(options.gc_horizon_ms, options.verify_memo) {}
 
 size_t Replica::restore(std::span<const Record> records, uint64_t now_ms) {
   size_t refused = 0;
@@ -75,7 +75,7 @@ MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
     if (held && held->hlc >= record.hlc) return held->hlc == record.hlc && *held == record
                                                     ? MergeResult::duplicate
                                                     : MergeResult::stale;
-    if (!verify(record)) return MergeResult::bad_signature;
+    if (!verify(record, options_.verify_memo)) return MergeResult::bad_signature;
     // A version in our name we never wrote or no longer hold: restate what we hold, newer.
     clock_.observe(record.hlc, now_ms);
     Record fix;

@@ -32,6 +32,7 @@ namespace weft::crdt {
 struct ReplicaOptions {
   uint64_t gc_horizon_ms = 7ull * 24 * 3600 * 1000;
   uint64_t max_drift_ms = HlcClock::kDefaultMaxDriftMs;
+  VerifyMemo* verify_memo = nullptr;  // the simulator's shared memo; the agent verifies every time
 };
 
 // A change to persist: an upsert (record set) or a removal (record unset).

@@ -41,4 +41,13 @@ bool verify(const Record& record) {
                                      message.size(), record.key.owner.data()) == 0;
 }
 
+bool VerifyMemo::verify(const Record& record) {
+  std::string key = canonical_bytes(record);
+  key.append(reinterpret_cast<const char*>(record.signature.data()), record.signature.size());
+  if (good_.count(key)) return true;
+  if (!crdt::verify(record)) return false;
+  good_.insert(std::move(key));
+  return true;
+}
+
 }  // namespace weft::crdt

@@ -4,6 +4,8 @@
 
 #include <array>
 #include <cstdint>
+#include <string>
+#include <unordered_set>
 
 #include "crdt/record.hpp"
 
@@ -32,6 +34,21 @@ class SigningKey {
 
 // True when the record's signature verifies against its owner (the key in key.owner).
 bool verify(const Record& record);
+
+// Signatures already found good, keyed by everything the signature covers plus the signature
+// itself, so only a byte-identical record hits. The simulator shares one among all its replicas:
+// a record is then checked once per process, not once per simulated machine (checks are the
+// whole cost of merging). Results are the same with or without it. Not thread-safe.
+class VerifyMemo {
+ public:
+  bool verify(const Record& record);
+  size_t size() const { return good_.size(); }
+
+ private:
+  std::unordered_set<std::string> good_;
+};
+// verify() through the memo when there is one.
+inline bool verify(const Record& record, VerifyMemo* memo) { return memo ? memo->verify(record) : verify(record); }
 
 // libsodium must be initialised once per process before any crypto call; idempotent.
 void ensure_sodium();

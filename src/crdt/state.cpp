@@ -36,18 +36,22 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
     return MergeResult::expired;
   }
   if (!check_value(record)) return MergeResult::malformed;
-  if (!verify(record)) return MergeResult::bad_signature;
+  if (!verify(record, verify_memo_)) return MergeResult::bad_signature;
 
   SetHash hash = record_hash(record);
   OwnerDigest& owner = digest_[record.key.owner];
   if (it != records_.end()) {
     owner.hash -= it->second.hash;
+    total_hash_ -= it->second.hash;
     it->second = Entry{record, hash};
+    ++kind_versions_[static_cast<size_t>(record.key.kind)];
   } else {
     records_.emplace(record.key, Entry{record, hash});
+    ++kind_versions_[static_cast<size_t>(record.key.kind)];
     ++owner.count;
   }
   owner.hash += hash;
+  total_hash_ += hash;
   if (record.hlc > owner.max) owner.max = record.hlc;
   return MergeResult::accepted;
 }
@@ -77,7 +81,9 @@ void ClusterState::for_owner(const OwnerId& owner,
 void ClusterState::erase(Map::iterator it) {
   auto d = digest_.find(it->first.owner);
   d->second.hash -= it->second.hash;
+  total_hash_ -= it->second.hash;
   if (--d->second.count == 0) digest_.erase(d);
+  ++kind_versions_[static_cast<size_t>(it->first.kind)];
   records_.erase(it);
 }
 

@@ -8,6 +8,7 @@
 // so duplicates cost a map lookup, not a signature check.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -16,6 +17,7 @@
 
 #include "crdt/digest.hpp"
 #include "crdt/record.hpp"
+#include "crdt/signing.hpp"
 
 namespace weft::crdt {
 
@@ -35,7 +37,8 @@ const char* merge_result_name(MergeResult result);
 
 class ClusterState {
  public:
-  explicit ClusterState(uint64_t gc_horizon_ms) : gc_horizon_ms_(gc_horizon_ms) {}
+  explicit ClusterState(uint64_t gc_horizon_ms, VerifyMemo* verify_memo = nullptr)
+      : gc_horizon_ms_(gc_horizon_ms), verify_memo_(verify_memo) {}
 
   MergeResult merge(const Record& record, uint64_t now_ms);
 
@@ -55,6 +58,12 @@ class ClusterState {
   std::vector<RecordKey> drop_owner(const OwnerId& owner);
 
   const Digest& digest() const { return digest_; }
+  // Bumped whenever a record of this kind is added, replaced or removed: lets a caller skip
+  // recomputing something derived from one kind (e.g. subnet holders) when nothing changed.
+  // The set hash of every record held: equal states have equal (size, total_hash); unequal
+  // ones almost surely differ. O(1): for callers comparing many replicas often.
+  SetHash total_hash() const { return total_hash_; }
+  uint64_t kind_version(Kind kind) const { return kind_versions_[static_cast<size_t>(kind)]; }
   OwnerSummary summary(const OwnerId& owner) const;
 
   // What a peer with digest `peer` lacks. Owners where the digest alone cannot tell (the peer
@@ -84,6 +93,9 @@ class ClusterState {
   }
 
   uint64_t gc_horizon_ms_;
+  VerifyMemo* verify_memo_;
+  std::array<uint64_t, kKindCount> kind_versions_{};
+  SetHash total_hash_;
   Map records_;
   Digest digest_;
 };

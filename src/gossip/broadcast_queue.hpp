@@ -6,8 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <map>
-#include <set>
-#include <tuple>
+#include <utility>
 #include <vector>
 
 namespace weft::gossip {
@@ -18,14 +17,14 @@ class BroadcastQueue {
   void push(const Key& key, Item item, size_t size) {
     erase(key);
     uint64_t gen = ++generation_;
-    order_.emplace(0u, ~gen, key);
-    entries_.emplace(key, Entry{std::move(item), size, 0, gen});
+    auto it = entries_.emplace(key, Entry{std::move(item), size, 0, gen}).first;
+    order_.emplace(Rank{0, ~gen}, it);
   }
 
   void erase(const Key& key) {
     auto it = entries_.find(key);
     if (it == entries_.end()) return;
-    order_.erase(std::make_tuple(it->second.transmits, ~it->second.generation, key));
+    order_.erase(rank_of(it->second));
     entries_.erase(it);
   }
 
@@ -33,29 +32,29 @@ class BroadcastQueue {
   // dropping those sent `limit` times. Returns the bytes used.
   size_t take(size_t budget, unsigned limit, std::vector<Item>& out) {
     size_t used = 0;
-    std::vector<Key> sent;
+    std::vector<typename Entries::iterator> sent;
     size_t looked = 0;
-    for (const auto& [transmits, inv_gen, key] : order_) {
+    for (const auto& [rank, it] : order_) {
       // Only the head of the queue competes for a packet: a long queue costs no more per send.
       if (budget - used < kMinItemBytes || ++looked > kMaxScan) break;
-      const Entry& e = entries_.at(key);
+      const Entry& e = it->second;
       if (e.size > budget - used) continue;
       out.push_back(e.item);
       used += e.size;
-      sent.push_back(key);
+      sent.push_back(it);
     }
-    for (const auto& key : sent) {
-      auto it = entries_.find(key);
-      order_.erase(std::make_tuple(it->second.transmits, ~it->second.generation, key));
+    for (auto it : sent) {
+      order_.erase(rank_of(it->second));
       if (++it->second.transmits >= limit) {
         entries_.erase(it);
       } else {
-        order_.emplace(it->second.transmits, ~it->second.generation, key);
+        order_.emplace(rank_of(it->second), it);
       }
     }
     return used;
   }
 
+  bool contains(const Key& key) const { return entries_.count(key) != 0; }
   size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
 
@@ -66,10 +65,14 @@ class BroadcastQueue {
     Item item;
     size_t size;
     unsigned transmits;
-    uint64_t generation;
+    uint64_t generation;  // unique per push: ranks never collide
   };
-  std::map<Key, Entry> entries_;
-  std::set<std::tuple<unsigned, uint64_t, Key>> order_;
+  using Entries = std::map<Key, Entry>;
+  using Rank = std::pair<unsigned, uint64_t>;  // (transmits, ~generation): least-sent, newest first
+  static Rank rank_of(const Entry& e) { return {e.transmits, ~e.generation}; }
+
+  Entries entries_;
+  std::map<Rank, typename Entries::iterator> order_;  // map iterators stay valid across inserts
   uint64_t generation_ = 0;
 };
 

@@ -93,7 +93,7 @@ void Membership::leave(uint64_t now, Effects& fx) {
 bool Membership::forget(const MemberId& id) {
   auto it = members_.find(id);
   if (it == members_.end() || id == self_ || live(it->second.state)) return false;
-  members_.erase(it);
+  remove_member(it);
   suspicions_.erase(id);
   member_queue_.erase(id);
   return true;
@@ -102,8 +102,10 @@ bool Membership::forget(const MemberId& id) {
 void Membership::ban(const MemberId& id) {
   if (id == self_) return;
   banned_.insert(id);
-  if (auto it = members_.find(id); it != members_.end() && live(it->second.state)) --live_count_;
-  members_.erase(id);
+  if (auto it = members_.find(id); it != members_.end()) {
+    if (live(it->second.state)) --live_count_;
+    remove_member(it);
+  }
   suspicions_.erase(id);
   member_queue_.erase(id);
   if (probe_ && probe_->target == id) probe_.reset();
@@ -117,6 +119,18 @@ void Membership::publish(const std::vector<crdt::Record>& records) {
 
 MemberUpdate Membership::update_of(const Member& m, const MemberId& from) const {
   return MemberUpdate{m.id, m.incarnation, m.state, m.name, m.address, from};
+}
+
+Member& Membership::add_member(Member m) {
+  MemberId id = m.id;
+  Member& added = members_.emplace(id, std::move(m)).first->second;
+  others_.push_back(&added);
+  return added;
+}
+
+void Membership::remove_member(std::map<MemberId, Member>::iterator it) {
+  std::erase(others_, &it->second);
+  members_.erase(it);
 }
 
 void Membership::broadcast(const MemberUpdate& u) { member_queue_.push(u.id, u, update_size(u)); }
@@ -138,17 +152,17 @@ void Membership::refute(uint64_t incarnation, uint64_t now) {
   broadcast(update_of(me, self_));
 }
 
-void Membership::apply(const MemberUpdate& u, uint64_t now, Effects& fx) {
+void Membership::apply(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast) {
   if (banned_.count(u.id)) return;
   switch (u.state) {
-    case MemberState::alive: apply_alive(u, now, fx); break;
+    case MemberState::alive: apply_alive(u, now, fx, rebroadcast); break;
     case MemberState::suspect: apply_suspect(u.id, u.incarnation, u.from, now, fx); break;
     case MemberState::dead: apply_dead(u.id, u.incarnation, u.from, now, fx); break;
-    case MemberState::left: apply_left(u, now, fx); break;
+    case MemberState::left: apply_left(u, now, fx, rebroadcast); break;
   }
 }
 
-void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx) {
+void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast) {
   if (u.id == self_) {
     const Member& me = self();
     // Someone holds a newer or different picture of us (we restarted, or an impostor address):
@@ -160,11 +174,13 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx) {
   }
   auto it = members_.find(u.id);
   if (it == members_.end()) {
-    members_.emplace(u.id, Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
+    add_member(Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
     ++live_count_;
-    probe_order_.insert(probe_order_.begin() + static_cast<long>(rng_.below(probe_order_.size() + 1)), u.id);
+    // A random place in the probe order, in O(1): swap with a random member (memberlist's way).
+    probe_order_.push_back(u.id);
+    std::swap(probe_order_.back(), probe_order_[rng_.below(probe_order_.size())]);
     fx.events.push_back(MemberEvent{u.id, MemberState::alive, true});
-    broadcast(u);
+    if (rebroadcast) broadcast(u);
     return;
   }
   Member& m = it->second;
@@ -177,12 +193,16 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx) {
   m.address = u.address;
   suspicions_.erase(u.id);
   set_state(m, MemberState::alive, now, fx);
-  broadcast(u);
+  if (rebroadcast) broadcast(u);
 }
 
 Member* Membership::accusation_target(const MemberId& id, uint64_t incarnation, uint64_t now) {
   if (id == self_) {
-    if (!leaving_ && incarnation >= self().incarnation) refute(incarnation, now);
+    if (leaving_) return nullptr;
+    if (incarnation >= self().incarnation) refute(incarnation, now);
+    // An old accusation still travels: someone missed our refutation. Gossip it again (it
+    // rides first on our next messages, the ack to that member's probe among them).
+    else if (!member_queue_.contains(self_)) broadcast(update_of(self(), self_));
     return nullptr;
   }
   auto it = members_.find(id);
@@ -229,7 +249,7 @@ void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const Memb
   broadcast(MemberUpdate{id, incarnation, MemberState::dead, m.name, m.address, from});
 }
 
-void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx) {
+void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast) {
   const MemberId& id = u.id;
   uint64_t incarnation = u.incarnation;
   if (id == self_) return;
@@ -237,7 +257,7 @@ void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx) {
   if (it == members_.end()) {
     // A member that left before we joined: listed as left, like everyone else lists it. (An
     // unknown *dead* member is not taken on hearsay: it may be alive and about to refute.)
-    members_.emplace(id, Member{id, u.name, u.address, incarnation, MemberState::left, now});
+    add_member(Member{id, u.name, u.address, incarnation, MemberState::left, now});
     fx.events.push_back(MemberEvent{id, MemberState::left, true});
     return;
   }
@@ -249,7 +269,7 @@ void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx) {
   m.incarnation = incarnation;
   suspicions_.erase(id);
   set_state(m, MemberState::left, now, fx);
-  broadcast(MemberUpdate{id, incarnation, MemberState::left, m.name, m.address, id});
+  if (rebroadcast) broadcast(MemberUpdate{id, incarnation, MemberState::left, m.name, m.address, id});
 }
 
 // ---------------------------------------------------------------- probing
@@ -290,6 +310,24 @@ void Membership::start_probe(uint64_t now, Effects& fx) {
   send(m.address, Ping{p.seq, p.target}, now, fx);
 }
 
+Suspicion* Membership::suspicion_checked_by(uint32_t seq) {
+  for (auto& [id, s] : suspicions_)
+    if (s.check_seq() == seq) return &s;
+  return nullptr;
+}
+
+void Membership::start_check(const MemberId& id, Suspicion& suspicion, uint64_t now, Effects& fx) {
+  const Member& m = members_.at(id);
+  uint32_t seq = next_seq_++;
+  suspicion.start_check(seq, now + scaled(config_.probe_timeout_ms));
+  ++counters_.last_checks;
+  // Buddy system: the ping tells the member of its suspicion, so it refutes on the ack.
+  broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
+  send(m.address, Ping{seq, id}, now, fx);
+  for (const Member* h : random_members(config_.indirect_checks, &id, false, now))
+    send(h->address, PingReq{seq, id, m.address}, now, fx);
+}
+
 void Membership::finish_probe(uint64_t now, Effects& fx) {
   Probe p = *probe_;
   probe_.reset();
@@ -306,12 +344,22 @@ void Membership::finish_probe(uint64_t now, Effects& fx) {
 
 std::vector<const Member*> Membership::random_members(size_t count, const MemberId* exclude,
                                                       bool include_recent_dead, uint64_t now) {
-  std::vector<const Member*> pool;
-  for (const auto& [id, m] : members_) {
-    if (id == self_ || (exclude && id == *exclude)) continue;
-    bool recent_dead = m.state == MemberState::dead && now - m.state_since_ms < config_.gossip_to_dead_ms;
-    if (live(m.state) || (include_recent_dead && recent_dead)) pool.push_back(&m);
+  auto eligible = [&](const Member& m) {
+    if (exclude && m.id == *exclude) return false;
+    if (live(m.state)) return true;
+    return include_recent_dead && m.state == MemberState::dead && now - m.state_since_ms < config_.gossip_to_dead_ms;
+  };
+  std::vector<const Member*> picked;
+  // Random draws first: O(count) when most members qualify (the common case at any size).
+  for (size_t tries = 0; picked.size() < count && tries < 4 * count + 8 && !others_.empty(); ++tries) {
+    const Member* m = others_[rng_.below(others_.size())];
+    if (eligible(*m) && std::find(picked.begin(), picked.end(), m) == picked.end()) picked.push_back(m);
   }
+  if (picked.size() == count) return picked;
+  // Few qualify (a partition, a small cluster): pick among all that do.
+  std::vector<const Member*> pool;
+  for (const Member* m : others_)
+    if (eligible(*m)) pool.push_back(m);
   for (size_t i = 0; i < std::min(count, pool.size()); ++i)
     std::swap(pool[i], pool[i + rng_.below(pool.size() - i)]);
   if (pool.size() > count) pool.resize(count);
@@ -330,7 +378,7 @@ uint64_t Membership::next_wakeup() const {
   if (!joined_) t = std::min(t, next_join_try_at_);
   if (probe_) t = std::min(t, probe_->indirect_sent || probe_->acked ? probe_->deadline : probe_->indirect_at);
   for (const auto& [seq, r] : relays_) t = std::min(t, r.deadline);
-  for (const auto& [id, s] : suspicions_) t = std::min(t, s.deadline());
+  for (const auto& [id, s] : suspicions_) t = std::min(t, s.wakeup());
   if (joined_ && post_join_syncs_done_ < 2) t = std::min(t, joined_at_ + config_.post_join_sync_ms[post_join_syncs_done_]);
   return t;
 }
@@ -365,13 +413,15 @@ void Membership::tick(uint64_t now, Effects& fx) {
     }
   }
   for (auto it = suspicions_.begin(); it != suspicions_.end();) {
-    if (now >= it->second.deadline()) {
-      MemberId id = it->first;
-      ++it;
+    MemberId id = it->first;
+    Suspicion& suspicion = it->second;
+    ++it;  // apply_dead erases the entry
+    if (now < suspicion.wakeup()) continue;
+    if (!suspicion.check_seq()) {
+      start_check(id, suspicion, now, fx);
+    } else {
       ++counters_.deaths_declared;
       apply_dead(id, members_.at(id).incarnation, self_, now, fx);
-    } else {
-      ++it;
     }
   }
   if (now >= next_gossip_at_) {
@@ -466,6 +516,9 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
         ++counters_.rtt_count;
         adjust_health(-1);
       }
+    } else if (Suspicion* checked = suspicion_checked_by(ack->seq)) {
+      ++counters_.last_checks_answered;
+      checked->restart(now, self_);
     } else if (auto r = relays_.find(ack->seq); r != relays_.end()) {
       send(r->second.requester, Ack{r->second.seq}, now, fx);
       relays_.erase(r);
@@ -479,11 +532,15 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
   } else if (const auto* nack = std::get_if<Nack>(&msg.body)) {
     if (probe_ && nack->seq == probe_->seq) ++probe_->nacks;
   } else if (const auto* pp = std::get_if<PushPull>(&msg.body)) {
+    bool join_reply = pp->reply && !joined_;
     for (const auto& u : pp->members) {
       if (banned_.count(u.id)) continue;
       // memberlist's rule: a remote "dead" is only a suspicion here; we check for ourselves.
       if (u.state == MemberState::dead) apply_suspect(u.id, u.incarnation, msg.from, now, fx);
-      else apply(u, now, fx);
+      // The member list answering our own join is what the cluster already knows: gossiping
+      // it on would make every join cost O(N) broadcasts (O(N^2) in a join storm). Any other
+      // sync may bring news (a healed partition, a joiner the seed met) and is passed on.
+      else apply(u, now, fx, !join_reply || u.id == msg.from);
     }
     if (pp->offer) {
       PushPull answer;

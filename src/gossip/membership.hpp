@@ -55,6 +55,7 @@ struct Effects {
 struct GossipCounters {
   uint64_t probes = 0, probe_failures = 0, indirect_probes = 0, refutes = 0;
   uint64_t suspects_raised = 0, deaths_declared = 0;
+  uint64_t last_checks = 0, last_checks_answered = 0;  // probes before a suspicion turns dead
   uint64_t pings_for_other = 0, unknown_acks = 0, stale_updates = 0;
   uint64_t push_pulls = 0, records_gossiped = 0;
   uint64_t rtt_sum_ms = 0, rtt_count = 0;
@@ -109,11 +110,12 @@ class Membership {
   };
 
   // Membership facts.
-  void apply(const MemberUpdate& u, uint64_t now, Effects& fx);
-  void apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx);
+  // rebroadcast: pass the fact on by gossip (false for facts from a full sync).
+  void apply(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast = true);
+  void apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast);
   void apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
   void apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now, Effects& fx);
-  void apply_left(const MemberUpdate& u, uint64_t now, Effects& fx);
+  void apply_left(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast);
   void refute(uint64_t incarnation, uint64_t now);
   // The live member a suspect/dead update accuses, or nullptr when the update is about us (we
   // refute it), unknown, or stale.
@@ -121,10 +123,14 @@ class Membership {
   void set_state(Member& m, MemberState state, uint64_t now, Effects& fx);
   MemberUpdate update_of(const Member& m, const MemberId& from) const;
   void broadcast(const MemberUpdate& u);
+  Member& add_member(Member m);
+  void remove_member(std::map<MemberId, Member>::iterator it);
 
   // Probing.
   void start_probe(uint64_t now, Effects& fx);
   void finish_probe(uint64_t now, Effects& fx);
+  void start_check(const MemberId& id, Suspicion& suspicion, uint64_t now, Effects& fx);
+  Suspicion* suspicion_checked_by(uint32_t seq);
   std::optional<MemberId> next_probe_target();
   std::vector<const Member*> random_members(size_t count, const MemberId* exclude, bool include_recent_dead,
                                             uint64_t now);
@@ -143,6 +149,7 @@ class Membership {
   Rng rng_;
   crdt::Replica& replica_;
   std::map<MemberId, Member> members_;
+  std::vector<const Member*> others_;  // every member but self, for O(1) random picks
   std::map<MemberId, Suspicion> suspicions_;
   std::set<MemberId> banned_;
   size_t live_count_ = 0;

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 
 #include "gossip/messages.hpp"
@@ -28,8 +29,26 @@ class Suspicion {
   uint64_t deadline() const;
   unsigned confirmations() const { return static_cast<unsigned>(confirmers_.size() - 1); }
 
+  // When the timeout runs out, one last probe (direct and indirect at once) decides: a member
+  // that missed the refutation's burst of gossip must not call a live member dead.
+  void start_check(uint32_t seq, uint64_t deadline_ms) {
+    check_seq_ = seq;
+    check_deadline_ms_ = deadline_ms;
+  }
+  const std::optional<uint32_t>& check_seq() const { return check_seq_; }
+  // The last probe was answered: the suspicion starts over, unconfirmed.
+  void restart(uint64_t now_ms, const MemberId& by) {
+    start_ms_ = now_ms;
+    check_seq_.reset();
+    confirmers_ = {by};
+  }
+  // When the owner must act next: the timeout, or the last probe's deadline.
+  uint64_t wakeup() const { return check_seq_ ? check_deadline_ms_ : deadline(); }
+
  private:
   uint64_t start_ms_, min_ms_, max_ms_;
+  std::optional<uint32_t> check_seq_;
+  uint64_t check_deadline_ms_ = 0;
   unsigned k_;
   std::set<MemberId> confirmers_;  // the first suspecter plus independent confirmations
 };

@@ -242,3 +242,110 @@ TEST(Membership, BannedMachineIsForgottenAndStaysOut) {
     EXPECT_EQ(c.membership(i).members().size(), 5u);
   }
 }
+
+namespace {
+
+// One Membership driven by hand: it knows members 1..n-1 (alive) and nothing else runs.
+struct Lone {
+  crdt::Replica replica = test::test_replica(1);
+  std::vector<crdt::Replica> others;
+  Membership m;
+  uint64_t now = 1'000'000;
+
+  explicit Lone(size_t n) : m(replica.id(), "self", "10.0.0.1:51821", 0, GossipConfig{}, 7, replica) {
+    Effects fx;
+    m.join({}, now, fx);
+    for (size_t i = 1; i < n; ++i) {
+      others.push_back(test::test_replica(static_cast<uint8_t>(i + 1)));
+      Message hello;
+      hello.from = others.back().id();
+      hello.updates.push_back(MemberUpdate{hello.from, 0, MemberState::alive, "n" + std::to_string(i),
+                                           "10.0.0." + std::to_string(i + 1) + ":51821", hello.from});
+      m.on_message(hello.updates[0].address, hello, now, fx);
+    }
+  }
+  std::string address(size_t i) const { return m.members().at(others.at(i).id()).address; }
+  // Advances to `until`, acking every ping at once; member 0 (the suspect) only when
+  // `suspect_answers`. Nothing else reaches this member.
+  std::vector<Outgoing> run(uint64_t until, bool suspect_answers) {
+    std::vector<Outgoing> sent;
+    while (m.next_wakeup() <= until) {
+      now = std::max(now, m.next_wakeup());
+      Effects fx;
+      m.tick(now, fx);
+      for (auto& o : fx.out) {
+        const auto* ping = std::get_if<Ping>(&o.message.body);
+        if (ping && (suspect_answers || ping->target != others[0].id())) {
+          Message ack;
+          ack.from = ping->target;
+          ack.body = Ack{ping->seq};
+          Effects ignored;
+          m.on_message(o.to, ack, now, ignored);
+        }
+        sent.push_back(std::move(o));
+      }
+    }
+    now = until;
+    return sent;
+  }
+};
+
+}  // namespace
+
+TEST(Membership, SuspicionTimeoutEndsInOneLastProbeThatCanSaveTheMember) {
+  Lone lone(6);
+  const MemberId suspect = lone.others[0].id();
+  Message rumor;  // a suspicion heard from member 2, whose refutation we then miss
+  rumor.from = lone.others[1].id();
+  rumor.updates.push_back(MemberUpdate{suspect, 0, MemberState::suspect, "n1", lone.address(0), rumor.from});
+  Effects fx;
+  lone.m.on_message(lone.address(1), rumor, lone.now, fx);
+  ASSERT_EQ(lone.m.members().at(suspect).state, MemberState::suspect);
+  // The member answers the last probe: past every suspicion timeout, it is still not dead.
+  lone.run(lone.now + 200'000, true);
+  EXPECT_NE(lone.m.members().at(suspect).state, MemberState::dead);
+  EXPECT_GE(lone.m.counters().last_checks_answered, 1u);
+  EXPECT_EQ(lone.m.counters().deaths_declared, 0u);
+}
+
+TEST(Membership, UnansweredLastProbeDeclaresTheSuspectDead) {
+  Lone lone(6);
+  const MemberId suspect = lone.others[0].id();
+  Message rumor;
+  rumor.from = lone.others[1].id();
+  rumor.updates.push_back(MemberUpdate{suspect, 0, MemberState::suspect, "n1", lone.address(0), rumor.from});
+  Effects fx;
+  lone.m.on_message(lone.address(1), rumor, lone.now, fx);
+  auto sent = lone.run(lone.now + 200'000, false);
+  EXPECT_EQ(lone.m.members().at(suspect).state, MemberState::dead);
+  EXPECT_EQ(lone.m.counters().last_checks, 1u);
+  EXPECT_EQ(lone.m.counters().last_checks_answered, 0u);
+  // The last probe went to the suspect itself and through helpers.
+  bool direct = false, indirect = false;
+  for (const auto& o : sent) {
+    if (const auto* p = std::get_if<Ping>(&o.message.body); p && p->target == suspect) direct = true;
+    if (const auto* r = std::get_if<PingReq>(&o.message.body); r && r->target == suspect) indirect = true;
+  }
+  EXPECT_TRUE(direct);
+  EXPECT_TRUE(indirect);
+}
+
+TEST(Membership, AStaleAccusationMakesTheAccusedGossipItselfAgain) {
+  auto c = joined_cluster(6, 12);
+  c.run_for(10'000);  // queues drain
+  Membership& target = c.membership(3);
+  uint64_t inc = target.self().incarnation;
+  // It refutes a current suspicion (incarnation + 1)...
+  Message m;
+  m.from = c.replica(1).id();
+  m.updates.push_back(MemberUpdate{c.replica(3).id(), inc, MemberState::suspect, "", "", m.from});
+  Effects fx;
+  target.on_message(c.address(1), m, c.now(), fx);
+  EXPECT_EQ(target.self().incarnation, inc + 1);
+  c.run_for(10'000);
+  ASSERT_EQ(target.pending_updates(), 0u);
+  // ...and when the old accusation shows up again, it re-announces itself without a new refute.
+  target.on_message(c.address(1), m, c.now(), fx);
+  EXPECT_EQ(target.self().incarnation, inc + 1);
+  EXPECT_EQ(target.pending_updates(), 1u);
+}
