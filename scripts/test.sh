@@ -28,7 +28,7 @@ run_suite "release build (gcc)" build -DCMAKE_BUILD_TYPE=RelWithDebInfo || statu
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 CC=clang CXX=clang++ run_suite "ASan+UBSan build with fuzzers (clang)" build-asan \
   -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=ON -DWEFT_FUZZ=ON -DWEFT_FUZZ_SECONDS="$fuzz_seconds" \
-  -DWEFT_SIM_SEEDS=1 -DWEFT_SIM_NODES=30 || status=1
+  -DWEFT_SIM_SEEDS=2 -DWEFT_SIM_NODES=40 || status=1
 
 if [ "$status" -eq 0 ]; then echo "=== all suites passed"; else echo "=== FAILURES above"; fi
 exit "$status"

@@ -47,7 +47,7 @@ void SimCluster::start_node(size_t i, const std::vector<size_t>& seeds) {
   std::vector<std::string> seed_addresses;
   for (size_t s : seeds) seed_addresses.push_back(nodes_.at(s).address);
   gossip::Effects fx;
-  n.membership->join(seed_addresses, now_, fx);
+  n.membership->join(seed_addresses, local(i), fx);
   flush(i, fx);
   schedule_wakeup(i);
 }
@@ -61,7 +61,7 @@ void SimCluster::restart(size_t i, const std::vector<size_t>& seeds) { start_nod
 
 void SimCluster::leave(size_t i) {
   gossip::Effects fx;
-  nodes_.at(i).membership->leave(now_, fx);
+  nodes_.at(i).membership->leave(local(i), fx);
   flush(i, fx);
 }
 
@@ -74,7 +74,7 @@ void SimCluster::partition(const std::vector<size_t>& a, const std::vector<size_
 }
 
 void SimCluster::write(size_t i, crdt::Kind kind, const std::string& name, std::string value) {
-  auto r = nodes_.at(i).replica->put(kind, name, std::move(value), now_);
+  auto r = nodes_.at(i).replica->put(kind, name, std::move(value), local(i));
   nodes_[i].membership->publish({r});
 }
 
@@ -97,7 +97,7 @@ void SimCluster::after(size_t i) {
     // settle() is a function of the claim records alone: with none changed, it would do nothing.
     uint64_t version = n.replica->state().kind_version(crdt::Kind::subnet_claim);
     if (version != settled_claims_[i]) {
-      n.membership->publish(claimer_->settle(*n.replica, now_).written);
+      n.membership->publish(claimer_->settle(*n.replica, local(i)).written);
       settled_claims_[i] = n.replica->state().kind_version(crdt::Kind::subnet_claim);
     }
   }
@@ -131,7 +131,8 @@ void SimCluster::flush(size_t from, gossip::Effects& fx) {
 void SimCluster::schedule_wakeup(size_t i) {
   Node& n = nodes_[i];
   if (!n.up) return;
-  uint64_t at = std::max(now_, n.membership->next_wakeup());
+  uint64_t wake = n.membership->next_wakeup();  // on the node's clock
+  uint64_t at = std::max(now_, wake - static_cast<uint64_t>(n.skew_ms));
   if (at == n.wakeup_at) return;  // already scheduled
   n.wakeup_at = at;
   events_.push(Event{at, order_++, i, n.epoch, i, false});
@@ -147,6 +148,17 @@ void SimCluster::step(const Event& e) {
     payloads_.erase(it);
   }
   if (!n.up || e.epoch != n.epoch) return;
+  if (n.paused_until > now_) {  // stalled: handled when it resumes, in the same order
+    if (message) payloads_.emplace(e.order, std::move(*message));
+    Event later = e;
+    later.at = n.paused_until;
+    if (!e.message) {
+      if (e.at != n.wakeup_at) return;  // a stale wakeup stays dropped
+      n.wakeup_at = later.at;
+    }
+    events_.push(later);
+    return;
+  }
   gossip::Effects fx;
   if (message) {
     if (cuts_.count({e.from, e.node})) {  // (a crashed sender's in-flight packets still arrive)
@@ -154,11 +166,11 @@ void SimCluster::step(const Event& e) {
       return;
     }
     trace_hash_ = (trace_hash_ ^ (e.at * 1315423911u + e.from * 2654435761u + e.node)) * 0x100000001b3ull;
-    n.membership->on_message(nodes_[e.from].address, *message, now_, fx);
+    n.membership->on_message(nodes_[e.from].address, *message, local(e.node), fx);
   } else {
     if (e.at != n.wakeup_at) return;  // superseded by an earlier wakeup
     n.wakeup_at = UINT64_MAX;
-    if (n.membership->next_wakeup() <= now_) n.membership->tick(now_, fx);
+    if (n.membership->next_wakeup() <= local(e.node)) n.membership->tick(local(e.node), fx);
   }
   flush(e.node, fx);
   after(e.node);

@@ -39,6 +39,12 @@ class SimCluster {
   void restart(size_t i, const std::vector<size_t>& seeds);  // same identity and records, incarnation + 1
   void leave(size_t i);
   bool up(size_t i) const { return nodes_.at(i).up; }
+  // A CPU stall: until `until_ms` the node handles nothing; what reaches it waits (as in a
+  // socket buffer) and is handled, in order, when it resumes.
+  void pause(size_t i, uint64_t until_ms) { nodes_.at(i).paused_until = until_ms; }
+  bool paused(size_t i) const { return nodes_.at(i).paused_until > now_; }
+  // Clock skew: the node's clock reads the virtual time plus `ms` (its HLC and timers too).
+  void set_skew(size_t i, int64_t ms) { nodes_.at(i).skew_ms = ms; }
 
   // Network faults. A cut blocks datagrams and streams from `from` to `to` (one way).
   void cut(size_t from, size_t to) { cuts_.insert({from, to}); }
@@ -94,7 +100,11 @@ class SimCluster {
     bool up = true;
     uint64_t epoch = 0;  // bumps on crash so stale wakeups are ignored
     uint64_t wakeup_at = UINT64_MAX;  // the one wakeup event that counts (others are stale)
+    uint64_t paused_until = 0;
+    int64_t skew_ms = 0;
   };
+  // Node i's clock: virtual time plus its skew.
+  uint64_t local(size_t i) const { return now_ + static_cast<uint64_t>(nodes_[i].skew_ms); }
   // Events stay small for the heap; message bodies wait in payloads_ under the event's order.
   struct Event {
     uint64_t at;

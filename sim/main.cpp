@@ -3,9 +3,12 @@
 // Exit 0 when every invariant held, 1 with the seed and the first violation otherwise.
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "sim/nemesis.hpp"
 #include "sim/scenario.hpp"
 
 int main(int argc, char** argv) {
@@ -13,7 +16,7 @@ int main(int argc, char** argv) {
   weft::sim::ScenarioOptions o;
   bool as_json = false;
   unsigned seeds = 1;
-  app.add_option("--scenario", o.name, "join-storm, partition-heal, churn, loss, concurrent-claims")
+  app.add_option("--scenario", o.name, "join-storm, partition-heal, churn, loss, concurrent-claims, nemesis")
       ->required()
       ->check([](const std::string& s) { return weft::sim::known_scenario(s) ? "" : "unknown scenario " + s; });
   app.add_option("--nodes", o.nodes, "number of agents")->capture_default_str()->check(CLI::Range(4, 100000));
@@ -21,9 +24,30 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "run this many consecutive seeds")->capture_default_str();
   app.add_option("--loss", o.loss, "datagram loss probability")->check(CLI::Range(0.0, 0.9));
   app.add_flag("--json", as_json, "print metrics as JSON");
+  app.add_option("--duration", o.duration_s, "loss: seconds of steady loss before measuring")->capture_default_str();
+  std::string nemesis_file;
+  app.add_option("--nemesis", o.nemesis, "nemesis: fault schedule, faults separated by ';' (default: drawn from the seed)");
+  app.add_option("--nemesis-file", nemesis_file, "nemesis: fault schedule file, one fault per line")->check(CLI::ExistingFile);
   app.add_option("--trace-member", o.trace_member, "print every membership event about this node");
   app.add_flag("--broken-merge", o.broken_merge, "test-only: a broken merge rule the invariants must catch");
   CLI11_PARSE(app, argc, argv);
+  if (!nemesis_file.empty()) {
+    std::ifstream in(nemesis_file);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (!in && !in.eof()) {
+      std::fprintf(stderr, "weft-sim: cannot read %s\n", nemesis_file.c_str());
+      return 2;
+    }
+    o.nemesis = text.str();
+  }
+  if (!o.nemesis.empty()) {
+    auto plan = weft::sim::parse_nemesis(o.nemesis, o.nodes);
+    if (!plan.error.empty()) {
+      std::fprintf(stderr, "weft-sim: %s\n", plan.error.c_str());
+      return 2;
+    }
+  }
 
   int failures = 0;
   uint64_t first = o.seed;
@@ -37,18 +61,24 @@ int main(int argc, char** argv) {
                        {"seconds_to_99.99%", r.seconds_to_9999}, {"seconds_to_100%", r.seconds_to_all},
                        {"detection_p50_s", r.detect_p50}, {"detection_p99_s", r.detect_p99}, {"detection_max_s", r.detect_max},
                        {"false_dead", r.false_dead}, {"dead_after_heal", r.dead_after_heal}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
+                       {"join_s", r.join_seconds}, {"settle_s", r.settle_seconds},
+                       {"steady_bytes_per_node_s", r.steady_bytes_per_node_s}, {"steady_kbit_per_node_s", r.steady_bytes_per_node_s * 8 / 1000},
+                       {"steady_speedup", r.steady_speedup}, {"probe_periods", r.probe_periods},
                        {"simulated_s", r.simulated_seconds}, {"wall_s", r.wall_seconds},
-                       {"speedup", r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0}, {"trace_hash", r.trace_hash}};
+                       {"speedup", r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0}, {"trace_hash", r.trace_hash}, {"nemesis", r.nemesis}};
       std::cout << j.dump() << "\n";
     } else {
       std::printf("%s nodes=%zu seed=%llu: %s | dissemination 99.99%% %.1f rounds, 100%% %.1f rounds | detection p50 %.1f s p99 %.1f s max %.1f s"
-                  " | false dead %llu (after heal %llu), suspicions %llu | %.0f B/s/node | %.0fx real time\n",
+                  " | false dead %llu (after heal %llu) in %llu probe periods, suspicions %llu | %.0f B/s/node (steady %.0f) | %.0fx real time (steady %.0fx)\n",
                   o.name.c_str(), o.nodes, static_cast<unsigned long long>(o.seed), r.ok ? "ok" : "VIOLATION",
                   r.rounds_to_9999, r.rounds_to_all, r.detect_p50, r.detect_p99, r.detect_max,
                   static_cast<unsigned long long>(r.false_dead), static_cast<unsigned long long>(r.dead_after_heal),
-                  static_cast<unsigned long long>(r.suspicions), r.bytes_per_node_s,
-                  r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0);
+                  static_cast<unsigned long long>(r.probe_periods),
+                  static_cast<unsigned long long>(r.suspicions), r.bytes_per_node_s, r.steady_bytes_per_node_s,
+                  r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0, r.steady_speedup);
       if (!r.ok) std::printf("  invariant broken: %s\n", r.violation.c_str());
+      if (!r.ok)
+        for (const auto& f : r.nemesis) std::printf("  nemesis: %s\n", f.c_str());
       for (const auto& e : r.false_dead_examples) std::printf("  false dead: %s\n", e.c_str());
     }
   }

@@ -12,6 +12,7 @@
 #include "crdt/subnet.hpp"
 #include "crdt/values.hpp"
 #include "sim/cluster.hpp"
+#include "sim/nemesis.hpp"
 
 namespace weft::sim {
 
@@ -71,6 +72,32 @@ class Run {
     auto all = up_nodes();
     return c().run_until([&] { return c().all_see(all, MemberState::alive); }, limit_ms);
   }
+
+  // Waits until no up node has records left to gossip: the join storm's backlog is gone.
+  bool wait_records_quiet(uint64_t limit_ms) {
+    auto up = up_nodes();
+    return c().run_until([&] {
+      for (size_t i : up)
+        if (c().membership(i).pending_records()) return false;
+      return true;
+    }, limit_ms);
+  }
+
+  // The steady window: bytes and speed measured from here to end_steady().
+  void begin_steady() {
+    steady_sim_ = c().now();
+    steady_bytes_ = c().bytes_sent();
+    steady_wall_ = std::chrono::steady_clock::now();
+  }
+  void end_steady() {
+    double sim_s = (c().now() - steady_sim_) / 1000.0;
+    double wall_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - steady_wall_).count();
+    if (sim_s <= 0) return;
+    report_.steady_bytes_per_node_s = (c().bytes_sent() - steady_bytes_) / sim_s / static_cast<double>(c().size());
+    report_.steady_speedup = wall_s > 0 ? sim_s / wall_s : 0;
+  }
+  double since_start_s() const { return (c_now() - start_) / 1000.0; }
+  uint64_t c_now() const { return cluster_->now(); }
 
   // Writes a record on `writer` and measures how fast it reaches every up node.
   void measure_dissemination(size_t writer, uint64_t limit_ms) {
@@ -152,7 +179,20 @@ class Run {
   }
   void heal_partition() {
     c().heal();
-    partition_to_ = c().now() + 60'000;
+    if (partition_to_ == UINT64_MAX) partition_to_ = c().now() + 60'000;
+    for (auto& [pair, window] : cut_windows_)
+      if (window.second == UINT64_MAX) window.second = c().now() + 60'000;
+  }
+  // A one-way cut: verdicts between the two nodes are the detector working, like a partition.
+  void start_cut(size_t from, size_t to) {
+    c().cut(from, to);
+    cut_windows_[{std::min(from, to), std::max(from, to)}] = {c().now(), UINT64_MAX};
+  }
+  void note_pause(size_t i, uint64_t ms) {
+    c().pause(i, c().now() + ms);
+    // An unresponsive node may rightly be declared dead; verdicts until it is heard again count
+    // as true ones (as after a restart).
+    down_[i].emplace_back(c().now(), c().now() + ms + 30'000);
   }
   // In the minute after a heal, verdicts reached on one side of the partition arrive as gossip
   // on the other and are refuted there: counted apart from the detector's own false positives.
@@ -161,11 +201,15 @@ class Run {
   }
   // Dead verdicts across an active cut are the failure detector working, not false positives.
   bool across_partition(size_t a, size_t b, uint64_t at) const {
+    if (auto it = cut_windows_.find({std::min(a, b), std::max(a, b)});
+        it != cut_windows_.end() && at >= it->second.first && at <= it->second.second)
+      return true;
     return at >= partition_from_ && at <= partition_to_ && a < side_.size() && b < side_.size() && side_[a] &&
            side_[b] && side_[a] != side_[b];
   }
   void note_restart(size_t i) {
     crashed_.erase(i);
+    left_.erase(i);
     // Verdicts in flight about the crashed instance may land just after the restart: they are
     // about the old incarnation, not false positives.
     if (!down_[i].empty()) down_[i].back().second = c().now() + 30'000;
@@ -225,7 +269,9 @@ class Run {
         }
     }
     for (const auto& e : c().state_events())
-      if (e.state == MemberState::dead && left_.count(e.subject) && e.at >= left_at_[e.subject] + 1000)
+      // (Across a partition, the other side cannot hear the leave: dead is right there.)
+      if (e.state == MemberState::dead && left_.count(e.subject) && e.at >= left_at_[e.subject] + 1000 &&
+          !across_partition(e.viewer, e.subject, e.at))
         return fail("node " + std::to_string(e.viewer) + " declared node " + std::to_string(e.subject) + " dead after it left");
     // 3. No /24 held by two live machines (losers re-claim within a few settle rounds); no
     //    container address leased twice.
@@ -278,6 +324,7 @@ class Run {
                                                 std::to_string((e.at - start_) / 1000.0) + " s");
       }
     }
+    for (size_t i = 0; i < c().size(); ++i) report_.probe_periods += c().membership(i).counters().probes;
     if (report_.simulated_seconds > 0)
       report_.bytes_per_node_s = c().bytes_sent() / report_.simulated_seconds / static_cast<double>(c().size());
     report_.trace_hash = c().trace_hash();
@@ -294,6 +341,9 @@ class Run {
   std::vector<int> side_;
   std::map<size_t, std::vector<std::pair<uint64_t, uint64_t>>> down_;
   uint64_t partition_from_ = UINT64_MAX, partition_to_ = 0;
+  std::map<std::pair<size_t, size_t>, std::pair<uint64_t, uint64_t>> cut_windows_;
+  uint64_t steady_sim_ = 0, steady_bytes_ = 0;
+  std::chrono::steady_clock::time_point steady_wall_;
 };
 
 size_t random_other(Rng& rng, size_t n, const std::set<size_t>& not_these) {
@@ -307,7 +357,7 @@ size_t random_other(Rng& rng, size_t n, const std::set<size_t>& not_these) {
 
 bool known_scenario(const std::string& name) {
   return name == "join-storm" || name == "partition-heal" || name == "churn" || name == "loss" ||
-         name == "concurrent-claims";
+         name == "concurrent-claims" || name == "nemesis";
 }
 
 ScenarioReport run_scenario(const ScenarioOptions& o) {
@@ -319,10 +369,15 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
 
   if (o.name == "join-storm" || o.name == "loss") {
     run.form(n);
-    if (!run.wait_all_alive(120'000)) run.fail("join storm: not every node sees every node alive within 120 s");
-    if (o.name == "loss") c.run_for(300'000);  // steady loss: suspicions come and must be refuted
+    if (!run.wait_all_alive(300'000)) run.fail("join storm: not every node sees every node alive within 300 s");
+    run.report().join_seconds = run.since_start_s();
+    if (!run.wait_records_quiet(900'000)) run.fail("the join storm's records were still being gossiped after 900 s");
+    run.report().settle_seconds = run.since_start_s() - run.report().join_seconds;
+    run.begin_steady();
+    if (o.name == "loss") c.run_for(o.duration_s * 1000);  // steady loss: suspicions come and must be refuted
     run.measure_dissemination(1 + run.rng().below(n - 1), 60'000);
     run.measure_detection(1 + run.rng().below(n - 1), 120'000);
+    run.end_steady();
     run.check_invariants(120'000);
   } else if (o.name == "partition-heal") {
     run.form(n);
@@ -375,6 +430,63 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
     c.run_for(60'000);
     run.measure_dissemination(0, 60'000);
     run.check_invariants(180'000);
+  } else if (o.name == "nemesis") {
+    NemesisPlan plan = o.nemesis.empty() ? random_nemesis(run.rng(), n) : parse_nemesis(o.nemesis, n);
+    if (!plan.error.empty()) {
+      run.fail(plan.error);
+      run.finish(wall);
+      return run.report();
+    }
+    run.form(n);
+    if (!run.wait_all_alive(300'000)) run.fail("not every node sees every node alive within 300 s");
+    uint64_t t0 = c.now();
+    int writes = 0;
+    for (const Fault& f : plan.faults) {
+      if (t0 + f.at_ms > c.now()) c.run_until_time(t0 + f.at_ms);
+      run.report().nemesis.push_back(describe(f));
+      size_t i = f.a.empty() ? 0 : f.a[0];
+      switch (f.type) {
+        case Fault::Type::partition: run.start_partition(f.a, f.b); break;
+        case Fault::Type::cut: run.start_cut(f.a[0], f.b[0]); break;
+        case Fault::Type::heal: run.heal_partition(); break;
+        case Fault::Type::crash:
+          if (c.up(i)) {
+            c.crash(i);
+            run.note_crash(i);
+          }
+          break;
+        case Fault::Type::restart:
+          if (!c.up(i)) {
+            c.restart(i, {0});
+            run.note_restart(i);
+          }
+          break;
+        case Fault::Type::leave:
+          if (c.up(i)) {
+            c.leave(i);
+            c.crash(i);
+            run.note_left(i);
+            run.note_crash(i);
+          }
+          break;
+        case Fault::Type::pause:
+          if (c.up(i)) run.note_pause(i, static_cast<uint64_t>(f.amount));
+          break;
+        case Fault::Type::skew: c.set_skew(i, f.amount); break;
+        case Fault::Type::loss: c.network().loss = f.loss; break;
+        case Fault::Type::write:
+          if (c.up(i)) {
+            ++writes;
+            c.write(i, crdt::Kind::service_instance, "nemesis-" + std::to_string(writes), service_value(i, writes));
+          }
+          break;
+      }
+    }
+    // The schedule is over: the network is made whole and the invariants must hold again.
+    run.heal_partition();
+    c.network().loss = 0;
+    c.run_for(30'000);
+    run.check_invariants(300'000);
   } else if (o.name == "concurrent-claims") {
     // Two halves, cut off from each other, each joining through its own seed and claiming from
     // a network with little room: the same /24s get claimed on both sides.

@@ -15,7 +15,10 @@ struct ScenarioOptions {
   double loss = -1;          // < 0: the scenario's default
   bool broken_merge = false; // test-only: replicas keep the first version they see
   bool count_bytes = true;
-  long trace_member = -1;    // >= 0: print every membership event about this node (diagnosis)
+  uint64_t duration_s = 300;  // loss: how long the steady loss runs before the measurements
+  long trace_member = -1;
+  // nemesis: the fault schedule (see nemesis.hpp); empty: one drawn from the seed.
+  std::string nemesis;    // >= 0: print every membership event about this node (diagnosis)
 };
 
 struct ScenarioReport {
@@ -28,9 +31,16 @@ struct ScenarioReport {
   std::vector<std::string> false_dead_examples;  // the first few, for diagnosis
   uint64_t dead_after_heal = 0;    // verdicts from the other side of a healed partition, refuted
   uint64_t suspicions = 0;
-  double bytes_per_node_s = 0;
+  double bytes_per_node_s = 0;      // whole run (join storm included)
   double simulated_seconds = 0, wall_seconds = 0;
+  // join-storm and loss: the storm, then a steady window once the storm's record backlog drained.
+  double join_seconds = -1;         // until every node sees every node alive
+  double settle_seconds = -1;       // then until no node has records left to gossip
+  double steady_bytes_per_node_s = 0;
+  double steady_speedup = 0;        // simulated seconds per wall second in the steady window
+  uint64_t probe_periods = 0;       // probes started by all nodes over the run
   uint64_t trace_hash = 0;
+  std::vector<std::string> nemesis;  // the faults applied, in schedule syntax
 };
 
 ScenarioReport run_scenario(const ScenarioOptions& options);

@@ -42,11 +42,11 @@ SyncReply answer_offer(Replica& responder, const SyncOffer& offer, uint64_t now_
   return reply;
 }
 
-SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms) {
+SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms, std::vector<Record>* accepted) {
   initiator.adopt_if_stale(reply.fresh, now_ms);
   SyncPush push;
   push.fresh = initiator.fresh(now_ms);
-  push.records = initiator.receive(reply.records, now_ms);
+  push.records = initiator.receive(reply.records, now_ms, accepted);
   Digest peer = reply.digest;
   for (const auto& summary : reply.summaries) {
     append(push.records, initiator.state().delta_for(summary));
@@ -64,9 +64,9 @@ SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms) {
   return push;
 }
 
-SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms) {
+SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms, std::vector<Record>* accepted) {
   SyncFinish finish;
-  finish.records = responder.receive(push.records, now_ms);
+  finish.records = responder.receive(push.records, now_ms, accepted);
   for (const auto& summary : push.summaries) append(finish.records, responder.state().delta_for(summary));
   for (const auto& key : push.wants)
     if (const Record* r = responder.state().find(key)) finish.records.push_back(*r);
@@ -74,8 +74,8 @@ SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms) {
   return finish;
 }
 
-void on_finish(Replica& initiator, const SyncFinish& finish, uint64_t now_ms) {
-  initiator.receive(finish.records, now_ms);
+void on_finish(Replica& initiator, const SyncFinish& finish, uint64_t now_ms, std::vector<Record>* accepted) {
+  initiator.receive(finish.records, now_ms, accepted);
 }
 
 void exchange(Replica& initiator, Replica& responder, uint64_t now_ms) {

@@ -374,7 +374,10 @@ void Membership::adjust_health(int delta) {
 // ---------------------------------------------------------------- time
 
 uint64_t Membership::next_wakeup() const {
-  uint64_t t = std::min({next_probe_at_, next_gossip_at_, next_push_pull_at_, next_reconnect_at_});
+  uint64_t t = std::min({next_probe_at_, next_push_pull_at_, next_reconnect_at_});
+  // Gossip rounds only matter while something waits to be gossiped: a quiet member sleeps
+  // through them (the next queued item starts a round at once).
+  if (!member_queue_.empty() || !record_queue_.empty()) t = std::min(t, next_gossip_at_);
   if (!joined_) t = std::min(t, next_join_try_at_);
   if (probe_) t = std::min(t, probe_->indirect_sent || probe_->acked ? probe_->deadline : probe_->indirect_at);
   for (const auto& [seq, r] : relays_) t = std::min(t, r.deadline);
@@ -424,11 +427,10 @@ void Membership::tick(uint64_t now, Effects& fx) {
       apply_dead(id, members_.at(id).incarnation, self_, now, fx);
     }
   }
-  if (now >= next_gossip_at_) {
+  if (now >= next_gossip_at_ && (!member_queue_.empty() || !record_queue_.empty())) {
     next_gossip_at_ = now + config_.gossip_interval_ms;
-    if (!member_queue_.empty() || !record_queue_.empty())
-      for (const Member* m : random_members(config_.gossip_nodes, nullptr, true, now))
-        send(m->address, std::monostate{}, now, fx);
+    for (const Member* m : random_members(config_.gossip_nodes, nullptr, true, now))
+      send(m->address, std::monostate{}, now, fx);
   }
   if (joined_ && post_join_syncs_done_ < 2 && now >= joined_at_ + config_.post_join_sync_ms[post_join_syncs_done_]) {
     ++post_join_syncs_done_;
@@ -552,14 +554,22 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
         joined_ = true;
         joined_at_ = now;
       }
-      auto push = crdt::on_reply(replica_, *pp->reply, now);
+      // Records new to us from a sync are likely new to others (a healed partition): gossip
+      // them on, except the whole state answering our own join.
+      std::vector<crdt::Record> accepted;
+      auto push = crdt::on_reply(replica_, *pp->reply, now, join_reply ? nullptr : &accepted);
+      publish(accepted);
       send(address_of(msg.from, from_address), SyncPush{std::move(push)}, now, fx, false);
     }
   } else if (const auto* sp = std::get_if<SyncPush>(&msg.body)) {
-    auto finish = crdt::on_push(replica_, sp->push, now);
+    std::vector<crdt::Record> accepted;
+    auto finish = crdt::on_push(replica_, sp->push, now, &accepted);
+    publish(accepted);
     if (!finish.records.empty()) send(address_of(msg.from, from_address), SyncFinish{std::move(finish)}, now, fx, false);
   } else if (const auto* sf = std::get_if<SyncFinish>(&msg.body)) {
-    crdt::on_finish(replica_, sf->finish, now);
+    std::vector<crdt::Record> accepted;
+    crdt::on_finish(replica_, sf->finish, now, &accepted);
+    publish(accepted);
   }
 }
 
