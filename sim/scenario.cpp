@@ -126,8 +126,11 @@ class Run {
       report_.seconds_to_all = times.back() / 1000.0;
       report_.rounds_to_all = times.back() / round;
     } else {
+      std::string missed;
+      for (size_t i : up)
+        if (c().first_seen()[i] == UINT64_MAX && missed.size() < 60) missed += " " + std::to_string(i);
       fail("a record written on node " + std::to_string(writer) + " reached " + std::to_string(times.size()) + " of " +
-           std::to_string(up.size()) + " nodes within " + std::to_string(limit_ms / 1000) + " s");
+           std::to_string(up.size()) + " nodes within " + std::to_string(limit_ms / 1000) + " s (missed:" + missed + ")");
     }
   }
 

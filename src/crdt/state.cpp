@@ -20,6 +20,37 @@ const char* merge_result_name(MergeResult result) {
   return "unknown";
 }
 
+ClusterState::ClusterState(const ClusterState& other)
+    : gc_horizon_ms_(other.gc_horizon_ms_),
+      verify_memo_(other.verify_memo_),
+      kind_versions_(other.kind_versions_),
+      total_hash_(other.total_hash_),
+      records_(other.records_),
+      digest_(other.digest_) {
+  rebuild_index();
+}
+
+ClusterState& ClusterState::operator=(const ClusterState& other) {
+  if (this == &other) return *this;
+  gc_horizon_ms_ = other.gc_horizon_ms_;
+  verify_memo_ = other.verify_memo_;
+  kind_versions_ = other.kind_versions_;
+  total_hash_ = other.total_hash_;
+  records_ = other.records_;
+  digest_ = other.digest_;
+  rebuild_index();
+  return *this;
+}
+
+void ClusterState::rebuild_index() {
+  for (auto& set : by_kind_) set.clear();
+  for (const auto& node : records_) index(node);
+}
+
+void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Record&)>& fn) const {
+  for (const Node* node : by_kind_.at(static_cast<size_t>(kind))) fn(node->second.record);
+}
+
 MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   if (!valid_name(record.key.name) || record.value.size() > kMaxValueBytes ||
       static_cast<uint16_t>(record.key.kind) >= kKindCount)
@@ -46,7 +77,7 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
     it->second = Entry{record, hash};
     ++kind_versions_[static_cast<size_t>(record.key.kind)];
   } else {
-    records_.emplace(record.key, Entry{record, hash});
+    index(*records_.emplace(record.key, Entry{record, hash}).first);
     ++kind_versions_[static_cast<size_t>(record.key.kind)];
     ++owner.count;
   }
@@ -84,6 +115,7 @@ void ClusterState::erase(Map::iterator it) {
   total_hash_ -= it->second.hash;
   if (--d->second.count == 0) digest_.erase(d);
   ++kind_versions_[static_cast<size_t>(it->first.kind)];
+  by_kind_[static_cast<size_t>(it->first.kind)].erase(&*it);
   records_.erase(it);
 }
 

@@ -13,6 +13,8 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
+#include <tuple>
 #include <vector>
 
 #include "crdt/digest.hpp"
@@ -39,6 +41,10 @@ class ClusterState {
  public:
   explicit ClusterState(uint64_t gc_horizon_ms, VerifyMemo* verify_memo = nullptr)
       : gc_horizon_ms_(gc_horizon_ms), verify_memo_(verify_memo) {}
+  ClusterState(const ClusterState& other);
+  ClusterState& operator=(const ClusterState& other);
+  ClusterState(ClusterState&&) = default;  // map nodes move with the map: the index stays valid
+  ClusterState& operator=(ClusterState&&) = default;
 
   MergeResult merge(const Record& record, uint64_t now_ms);
 
@@ -49,6 +55,9 @@ class ClusterState {
   // All records in key order, or one owner's records.
   void for_each(const std::function<void(const Record&)>& fn) const;
   void for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const;
+  // Every record of one kind, by (name, owner): all claims of one /24 side by side. O(records
+  // of that kind), not O(all records).
+  void for_each_of_kind(Kind kind, const std::function<void(const Record&)>& fn) const;
 
   // Removes tombstones whose HLC is older than now - horizon; returns their keys.
   std::vector<RecordKey> collect_garbage(uint64_t now_ms);
@@ -92,11 +101,22 @@ class ClusterState {
     return record.tombstone && record.hlc.millis() + gc_horizon_ms_ < now_ms;
   }
 
+  using Node = Map::value_type;
+  struct ByName {
+    bool operator()(const Node* a, const Node* b) const {
+      return std::tie(a->first.name, a->first.owner) < std::tie(b->first.name, b->first.owner);
+    }
+  };
+  void index(const Node& node) { by_kind_[static_cast<size_t>(node.first.kind)].insert(&node); }
+  void rebuild_index();
+
   uint64_t gc_horizon_ms_;
   VerifyMemo* verify_memo_;
   std::array<uint64_t, kKindCount> kind_versions_{};
   SetHash total_hash_;
   Map records_;
+  // Keys (owned by records_' nodes) per kind, by (name, owner).
+  std::array<std::set<const Node*, ByName>, kKindCount> by_kind_;
   Digest digest_;
 };
 

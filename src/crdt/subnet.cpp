@@ -9,12 +9,20 @@ namespace weft::crdt {
 
 namespace {
 
-// Live claims: (subnet, hlc, owner) for every non-tombstoned claim record.
+// Live claims: (subnet, hlc, owner) for every non-tombstoned claim record. A merged claim's
+// name is its subnet (check_value holds every record to it), so the name is parsed, not the
+// value; claims come grouped by name, so each name is parsed once.
 template <typename Fn>
 void for_each_claim(const ClusterState& state, Fn&& fn) {
-  state.for_each([&](const Record& r) {
-    if (r.key.kind != Kind::subnet_claim || r.tombstone) return;
-    if (auto v = decode_subnet_claim(r.value)) fn(v->subnet, r);
+  const std::string* last_name = nullptr;
+  std::optional<Ipv4Net> subnet;
+  state.for_each_of_kind(Kind::subnet_claim, [&](const Record& r) {
+    if (r.tombstone) return;
+    if (!last_name || *last_name != r.key.name) {
+      subnet = Ipv4Net::parse(r.key.name);
+      last_name = &r.key.name;
+    }
+    if (subnet) fn(*subnet, r);
   });
 }
 

@@ -17,7 +17,7 @@ class BroadcastQueue {
   void push(const Key& key, Item item, size_t size) {
     erase(key);
     uint64_t gen = ++generation_;
-    auto it = entries_.emplace(key, Entry{std::move(item), size, 0, gen}).first;
+    auto it = entries_.emplace(key, Entry{std::move(item), size, 0, gen, 0}).first;
     order_.emplace(Rank{0, ~gen}, it);
   }
 
@@ -29,8 +29,11 @@ class BroadcastQueue {
   }
 
   // Takes items whose sizes fit in `budget` bytes, counting a transmission for each and
-  // dropping those sent `limit` times. Returns the bytes used.
-  size_t take(size_t budget, unsigned limit, std::vector<Item>& out) {
+  // dropping those sent `limit` times. Returns the bytes used. `more_for_same_message`: this
+  // take tops up the message of the previous one, which must not carry an item twice (nor
+  // count it twice).
+  size_t take(size_t budget, unsigned limit, std::vector<Item>& out, bool more_for_same_message = false) {
+    if (!more_for_same_message) ++message_;
     size_t used = 0;
     std::vector<typename Entries::iterator> sent;
     size_t looked = 0;
@@ -38,12 +41,13 @@ class BroadcastQueue {
       // Only the head of the queue competes for a packet: a long queue costs no more per send.
       if (budget - used < kMinItemBytes || ++looked > kMaxScan) break;
       const Entry& e = it->second;
-      if (e.size > budget - used) continue;
+      if (e.size > budget - used || e.message == message_) continue;
       out.push_back(e.item);
       used += e.size;
       sent.push_back(it);
     }
     for (auto it : sent) {
+      it->second.message = message_;
       order_.erase(rank_of(it->second));
       if (++it->second.transmits >= limit) {
         entries_.erase(it);
@@ -66,6 +70,7 @@ class BroadcastQueue {
     size_t size;
     unsigned transmits;
     uint64_t generation;  // unique per push: ranks never collide
+    uint64_t message;     // the message it was last put in
   };
   using Entries = std::map<Key, Entry>;
   using Rank = std::pair<unsigned, uint64_t>;  // (transmits, ~generation): least-sent, newest first
@@ -74,6 +79,7 @@ class BroadcastQueue {
   Entries entries_;
   std::map<Rank, typename Entries::iterator> order_;  // map iterators stay valid across inserts
   uint64_t generation_ = 0;
+  uint64_t message_ = 1;
 };
 
 }  // namespace weft::gossip

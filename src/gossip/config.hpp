@@ -26,7 +26,7 @@ struct GossipConfig {
   uint64_t join_retry_ms = 1'000;
   size_t packet_budget = 1400;              // bytes of a datagram's payload before sealing
   double record_share = 0.5;                // share of piggyback budget kept for state deltas
-  unsigned record_retransmit_factor = 2;    // records: retransmit limit x this
+  unsigned record_retransmit_factor = 1;    // records: retransmit limit x this
 };
 
 }  // namespace weft::gossip

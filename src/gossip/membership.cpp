@@ -475,7 +475,7 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
     used += member_queue_.take(budget - used, limit, msg.updates);
     if (budget > used) {
       size_t before = msg.records.size();
-      record_queue_.take(budget - used, record_limit, msg.records);
+      record_queue_.take(budget - used, record_limit, msg.records, /*more_for_same_message=*/true);
       counters_.records_gossiped += msg.records.size() - before;
     }
   }

@@ -54,6 +54,18 @@ TEST(BroadcastQueue, LeastSentFirstNewestFirstAndRetransmitLimit) {
   EXPECT_EQ(out, (std::vector<int>{301}));
 }
 
+TEST(BroadcastQueue, ATopUpOfTheSameMessageNeverRepeatsAnItem) {
+  BroadcastQueue<int, int> q;
+  q.push(1, 100, 40);
+  std::vector<int> out;
+  q.take(50, 4, out);
+  q.take(1000, 4, out, /*more_for_same_message=*/true);
+  EXPECT_EQ(out, (std::vector<int>{100}));  // once, and counted once:
+  for (int k = 0; k < 3; ++k) q.take(1000, 4, out);
+  EXPECT_EQ(out.size(), 4u);
+  EXPECT_TRUE(q.empty());
+}
+
 TEST(Suspicion, TimeoutShrinksWithIndependentConfirmations) {
   MemberId a{}, b{}, c{}, d{};
   a[0] = 1, b[0] = 2, c[0] = 3, d[0] = 4;
