@@ -11,6 +11,7 @@ packages=(
   libspdlog-dev libfmt-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   iproute2 iptables procps curl
+  dnsutils knot-dnsutils dnsmasq-base
 )
 
 missing=()

@@ -9,6 +9,7 @@
 #include "crdt/anti_entropy.hpp"
 #include "gossip/codec.hpp"
 #include "gossip/seal.hpp"
+#include "dns/wire.hpp"
 
 using namespace weft;
 using namespace weft::crdt;
@@ -59,6 +60,19 @@ int main(int argc, char** argv) {
   t.tombstone = true;
   t.value.clear();
   key.sign(t);
+  if (target == "dns_query_fuzz") {
+    using namespace weft::dns;
+    int n = 0;
+    for (const char* name : {"api.internal", "nearest.api.internal", "_http._tcp.api.internal", "node1.m.internal",
+                             "10-210-1-5.ip.internal", "5.1.210.10.in-addr.arpa", "internal", "nope.internal",
+                             "example.com", "API.Internal"})
+      for (uint16_t t : {type::A, type::SRV, type::AAAA, type::PTR, type::SOA, type::ANY, type::AXFR}) {
+        auto q = encode_query(static_cast<uint16_t>(n), *Name::parse_text(name), t, true, n % 2 == 0, 4096);
+        std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
+        f.write(reinterpret_cast<const char*>(q.data()), static_cast<std::streamsize>(q.size()));
+      }
+    return 0;
+  }
   if (target == "gossip_frame_fuzz") {
     gossip_seeds(dir, key, r);
     return 0;
