@@ -123,8 +123,6 @@ void Agent::start() {
   if (options_.wg_backend != "none")
     throw AgentError("--wg-backend " + options_.wg_backend +
                      " is not available yet: this build runs the control plane only (--wg-backend none)");
-  if (!options_.dns_listen.empty())
-    throw AgentError("--dns-listen is not available yet: this build has no DNS server");
   open_state();
   auto bind = parse_host_port(options_.bind);
   if (!bind) throw AgentError("--bind " + options_.bind + " is not IP:PORT");
@@ -149,6 +147,20 @@ void Agent::start() {
   tcp_.bind(tcp_ep, ec);
   if (ec) throw AgentError("cannot bind TCP " + options_.bind + ": " + ec.message());
   tcp_.listen();
+  if (!options_.dns_listen.empty()) {
+    uint64_t dns_seed;
+    randombytes_buf(&dns_seed, sizeof dns_seed);
+    dns_rng_ = std::make_unique<Rng>(dns_seed);
+    dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp) { return answer_dns(q, over_tcp); });
+    for (const auto& address : options_.dns_listen) {
+      try {
+        dns_->listen(address);
+      } catch (const std::exception& e) {
+        throw AgentError(e.what());
+      }
+      spdlog::info("DNS on {} (UDP and TCP)", address);
+    }
+  }
   try {
     api_ = std::make_unique<LocalApi>(io_, options_.data_dir / "api.sock",
                                       [this](const ApiRequest& r) { return handle(r); });
@@ -278,6 +290,7 @@ void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
 // What a core asked for: datagrams and streams to send, member changes to log.
 void Agent::run_effects(gossip::Effects& fx) {
   for (auto& out : fx.out) send(out);
+  if (!fx.events.empty()) ++member_changes_;
   for (const auto& e : fx.events) {
     auto it = membership_->members().find(e.id);
     if (it != membership_->members().end())
@@ -392,6 +405,53 @@ void Agent::exit(int code, const std::string& why) {
   if (code == 0) spdlog::info("{}", why);
   else spdlog::error("{}", why);
   if (on_exit) on_exit(code, why);
+}
+
+}  // namespace weft::agent
+
+namespace weft::agent {
+
+// The zone view, rebuilt when a record it reads or a member's liveness changed since the last
+// query (so a change shows up in the very next answer).
+const dns::ZoneView& Agent::dns_view() {
+  const auto& state = replica_->state();
+  std::array<uint64_t, 4> key{state.kind_version(crdt::Kind::machine), state.kind_version(crdt::Kind::service_instance),
+                              state.kind_version(crdt::Kind::subnet_claim), member_changes_};
+  if (!dns_view_ || key != dns_view_key_) {
+    std::set<crdt::OwnerId> live;
+    for (const auto& [id, m] : membership_->members())
+      if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) live.insert(id);
+    live.insert(replica_->id());
+    dns_view_ = dns::build_view(state, live, replica_->id(), cluster_.network);
+    dns_view_key_ = key;
+  }
+  return *dns_view_;
+}
+
+std::vector<uint8_t> Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp) {
+  dns::Parsed p = dns::parse_query(bytes);
+  if (p.kind == dns::Parsed::Kind::ignore) return {};
+  size_t limit = tcp ? 65535
+                     : p.query.edns ? std::min<size_t>(p.query.udp_payload, dns::kDefaultEdnsPayload)
+                                    : dns::kMaxUdpWithoutEdns;
+  dns::Response r;
+  if (p.kind == dns::Parsed::Kind::notimp) {
+    r = dns::error_response(p.query, dns::rcode::notimp, false);
+  } else if (p.kind == dns::Parsed::Kind::formerr) {
+    ++dns_formerr_;
+    r = dns::error_response(p.query, dns::rcode::formerr, false);
+  } else if (p.query.edns && p.query.edns_version > 0) {
+    r = dns::error_response(p.query, dns::rcode::badvers, false);  // RFC 6891: we speak EDNS version 0
+  } else if (auto a = dns::answer(p.query, dns_view(), *dns_rng_)) {
+    r = std::move(*a);
+    if (r.rcode == dns::rcode::nxdomain) ++dns_nxdomain_;
+  } else {
+    // Outside names: no upstream resolver is configured in this build, so refuse them
+    // rather than pretend (never an open resolver).
+    ++dns_refused_;
+    r = dns::error_response(p.query, dns::rcode::refused, true);
+  }
+  return dns::encode_response(r, limit);
 }
 
 }  // namespace weft::agent

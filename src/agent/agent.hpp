@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "agent/cluster_info.hpp"
+#include "agent/dns_server.hpp"
 #include "agent/local_api.hpp"
 #include "crdt/replica.hpp"
 #include "crdt/subnet.hpp"
+#include "dns/zone.hpp"
 #include "gossip/membership.hpp"
 #include "gossip/seal.hpp"
 #include "store/identity.hpp"
@@ -88,6 +90,8 @@ class Agent {
   std::string status_json() const;
   std::string metrics_text() const;
   std::optional<std::string> subnet_text(const crdt::OwnerId& owner) const;
+  std::vector<uint8_t> answer_dns(std::span<const uint8_t> query, bool tcp);
+  const dns::ZoneView& dns_view();
 
   boost::asio::io_context& io_;
   AgentOptions options_;
@@ -119,6 +123,12 @@ class Agent {
   bool exiting_ = false;
   size_t banned_ = 0;
   DropCounters drops_;
+  std::unique_ptr<DnsServer> dns_;
+  std::optional<dns::ZoneView> dns_view_;
+  std::array<uint64_t, 4> dns_view_key_{};
+  uint64_t member_changes_ = 0;  // bumps on every membership event (the DNS view's liveness)
+  std::unique_ptr<Rng> dns_rng_;
+  uint64_t dns_refused_ = 0, dns_formerr_ = 0, dns_nxdomain_ = 0;
   uint64_t frames_in_ = 0, frames_out_ = 0, bytes_in_ = 0, bytes_out_ = 0, send_errors_ = 0;
 };
 

@@ -154,7 +154,10 @@ ApiResponse Agent::handle(const ApiRequest& req) {
       if (!Ipv4::parse(address)) return error(400, "service address must be an IPv4 address");
       if (port < 0 || port > 65535) return error(400, "port must be 1-65535");
       if (!protocol.empty() && protocol != "tcp" && protocol != "udp") return error(400, "protocol must be tcp or udp");
-      crdt::ServiceInstanceValue v{name, address, static_cast<uint16_t>(port), protocol, in.value("port_name", ""), true};
+      std::string port_name = in.value("port_name", "");
+      if (!port_name.empty() && (!valid_service_name(port_name) || !port))
+        return error(400, "port_name needs a port and must be 1-63 letters, digits, '-' or '_'");
+      crdt::ServiceInstanceValue v{name, address, static_cast<uint16_t>(port), protocol, port_name, true};
       std::string key = name + "/" + address + (port ? ":" + std::to_string(port) : "");
       auto r = replica_->put(crdt::Kind::service_instance, key, crdt::encode_value(v), now_ms());
       publish_local({r});

@@ -182,6 +182,9 @@ int main(int argc, char** argv) {
   common(svc_add, false);
   svc_add->add_option("name", svc_name)->required();
   svc_add->add_option("address", svc_target, "IP[:PORT]")->required();
+  std::string svc_port_name, svc_protocol;
+  svc_add->add_option("--port-name", svc_port_name, "names the port for DNS SRV: _NAME._PROTO.SERVICE.internal");
+  svc_add->add_option("--protocol", svc_protocol, "tcp (default with a port) or udp")->check(CLI::IsMember({"tcp", "udp"}));
   auto* svc_rm = service->add_subcommand("rm", "remove NAME (at IP) from this machine");
   common(svc_rm, false);
   svc_rm->add_option("name", svc_name)->required();
@@ -269,6 +272,8 @@ int main(int argc, char** argv) {
           throw Fail("bad port in " + svc_target);
         }
       }
+      if (!svc_port_name.empty()) body["port_name"] = svc_port_name;
+      if (!svc_protocol.empty()) body["protocol"] = svc_protocol;
       auto r = api(data_dir, "POST", "/v1/services", body.dump());
       std::cout << "added " << r["added"].get<std::string>() << "\n";
       return 0;

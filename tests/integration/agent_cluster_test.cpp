@@ -16,6 +16,7 @@
 #include "base/hex.hpp"
 #include "gossip/codec.hpp"
 #include "gossip/seal.hpp"
+#include "support/ports.hpp"
 #include "support/process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -27,26 +28,7 @@ namespace {
 
 const std::string kWeft = WEFT_BINARY;
 
-// A port free for both UDP and TCP on 127.0.0.1 right now, below the ephemeral range
-// (32768-60999) so an agent's outgoing TCP connection cannot take it before the agent binds it.
-uint16_t free_port() {
-  static std::mt19937 rng(std::random_device{}());
-  for (int attempt = 0; attempt < 200; ++attempt) {
-    uint16_t port = static_cast<uint16_t>(20000 + rng() % 12000);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    a.sin_port = htons(port);
-    int t = socket(AF_INET, SOCK_STREAM, 0);
-    int u = socket(AF_INET, SOCK_DGRAM, 0);
-    bool ok = bind(t, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
-              bind(u, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-    close(u);
-    close(t);
-    if (ok) return port;
-  }
-  throw std::runtime_error("no free port");
-}
+using test::free_port;
 
 class AgentCluster : public ::testing::Test {
  protected:

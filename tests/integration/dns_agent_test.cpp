@@ -1,0 +1,217 @@
+// The agent's DNS server, queried with the real dig and kdig over loopback: two real `weft
+// agent` processes, each serving .internal on its own --dns-listen port.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+
+#include "dns/wire.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace weft;
+using json = nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kWeft = WEFT_BINARY;
+
+std::set<std::string> lines(const std::string& text) {
+  std::set<std::string> out;
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end > start) out.insert(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+// Sends raw bytes over UDP and returns the reply (empty on timeout).
+std::vector<uint8_t> udp_exchange(uint16_t port, const std::vector<uint8_t>& query) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  timeval tv{2, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  sendto(s, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  std::vector<uint8_t> reply(65535);
+  ssize_t n = recv(s, reply.data(), reply.size(), 0);
+  close(s);
+  reply.resize(n > 0 ? static_cast<size_t>(n) : 0);
+  return reply;
+}
+
+class DnsAgent : public ::testing::Test {
+ protected:
+  struct Machine {
+    std::string dir, address;
+    uint16_t dns_port = 0;
+    pid_t pid = -1;
+  };
+
+  void SetUp() override {
+    for (int i = 0; i < 2; ++i) {
+      machines_.push_back(Machine{(tmp_.path() / ("m" + std::to_string(i))).string(),
+                                  "127.0.0.1:" + std::to_string(test::free_port()), test::free_port()});
+    }
+    auto init = test::run({kWeft, "init", "--data-dir", machines_[0].dir, "--name", "m0", "--advertise", machines_[0].address});
+    ASSERT_EQ(init.code, 0) << init.output;
+    auto last = init.output.rfind('\n', init.output.size() - 2);
+    token_ = init.output.substr(last + 1, init.output.size() - last - 2);
+    start(0);
+    start(1, token_);
+    // Both joined, both hold a /24 (a machine name answers with its .1).
+    ASSERT_TRUE(test::wait_until([&] { return subnet(0) && subnet(1); }, 30s));
+  }
+
+  void TearDown() override {
+    for (auto& m : machines_) test::stop(m.pid);
+    if (HasFailure())
+      for (auto& m : machines_) std::cerr << "---- " << m.dir << ".log\n" << test::run({"/bin/cat", m.dir + ".log"}).output;
+  }
+
+  void start(size_t i, const std::string& token = "") {
+    Machine& m = machines_[i];
+    std::vector<std::string> args{kWeft, "agent", "--data-dir", m.dir, "--bind", m.address, "--wg-backend", "none",
+                                  "--name", "m" + std::to_string(i), "--dns-listen", "127.0.0.1:" + std::to_string(m.dns_port)};
+    if (!token.empty()) args.insert(args.end(), {"--token", token});
+    m.pid = test::spawn(args, m.dir + ".log");
+  }
+
+  std::optional<std::string> subnet(size_t i) {
+    auto r = test::run({kWeft, "status", "--json", "--data-dir", machines_[i].dir}, 10s);
+    if (r.code != 0) return std::nullopt;
+    auto j = json::parse(r.output, nullptr, false);
+    if (!j.is_object() || !j["subnet"].is_string()) return std::nullopt;
+    return j["subnet"].get<std::string>();
+  }
+  std::string dot_one(size_t i) {
+    auto s = *subnet(i);
+    return s.substr(0, s.rfind('.')) + ".1";
+  }
+
+  test::RunResult dig(size_t i, std::vector<std::string> args) {
+    std::vector<std::string> cmd{"/usr/bin/dig", "@127.0.0.1", "-p", std::to_string(machines_[i].dns_port), "+time=2", "+tries=1"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    return test::run(cmd, 20s);
+  }
+  std::set<std::string> dig_short(size_t i, std::vector<std::string> args) {
+    args.push_back("+short");
+    auto r = dig(i, args);
+    return r.code == 0 ? lines(r.output) : std::set<std::string>{"dig failed: " + r.output};
+  }
+  void service(size_t i, std::vector<std::string> args) {
+    std::vector<std::string> cmd{kWeft, "service"};
+    cmd.insert(cmd.end(), args.begin(), args.end());
+    cmd.insert(cmd.end(), {"--data-dir", machines_[i].dir});
+    auto r = test::run(cmd, 10s);
+    ASSERT_EQ(r.code, 0) << r.output;
+  }
+
+  test::TempDir tmp_;
+  std::vector<Machine> machines_;
+  std::string token_;
+};
+
+}  // namespace
+
+TEST_F(DnsAgent, ServicesMachinesSrvPtrAndTheApexAnswerOverUdpAndTcp) {
+  service(0, {"add", "api", "10.210.200.2:8080", "--port-name", "http"});
+  service(1, {"add", "api", "10.210.201.2:8080", "--port-name", "http"});
+  std::set<std::string> both{"10.210.200.2", "10.210.201.2"};
+  // Written on one machine, answered on both as soon as it arrives.
+  ASSERT_TRUE(test::wait_until([&] { return dig_short(0, {"api.internal"}) == both; }, 10s));
+  ASSERT_TRUE(test::wait_until([&] { return dig_short(1, {"api.internal"}) == both; }, 10s));
+  EXPECT_EQ(dig_short(1, {"+tcp", "api.internal"}), both);
+  auto k = test::run({"/usr/bin/kdig", "@127.0.0.1", "-p", std::to_string(machines_[1].dns_port), "+tcp", "+short", "api.internal"}, 20s);
+  EXPECT_EQ(lines(k.output), both) << k.output;
+
+  // Case-insensitive, echoed as asked.
+  auto mixed = dig(0, {"ApI.InTeRnAl", "+noall", "+answer"});
+  EXPECT_NE(mixed.output.find("ApI.InTeRnAl."), std::string::npos) << mixed.output;
+
+  EXPECT_EQ(dig_short(0, {"_http._tcp.api.internal", "SRV"}),
+            (std::set<std::string>{"0 10 8080 10-210-200-2.ip.internal.", "0 10 8080 10-210-201-2.ip.internal."}));
+  EXPECT_EQ(dig_short(0, {"m1.m.internal"}), std::set<std::string>{dot_one(1)});
+  EXPECT_EQ(dig_short(1, {"-x", dot_one(0)}), std::set<std::string>{"m0.m.internal."});
+  EXPECT_EQ(dig_short(0, {"-x", "10.210.201.2"}), std::set<std::string>{"api.internal."});
+  auto soa = dig_short(0, {"internal", "SOA"});
+  ASSERT_EQ(soa.size(), 1u);
+  EXPECT_EQ(soa.begin()->rfind("m0.m.internal. hostmaster.internal. ", 0), 0u) << *soa.begin();
+  EXPECT_EQ(dig_short(1, {"internal", "NS"}), std::set<std::string>{"m1.m.internal."});
+}
+
+TEST_F(DnsAgent, NxdomainNodataRefusedFormerrNotimp) {
+  service(0, {"add", "api", "10.210.200.2"});
+  ASSERT_TRUE(test::wait_until([&] { return !dig_short(0, {"api.internal"}).empty(); }, 10s));
+  auto nx = dig(0, {"nope.internal"});
+  EXPECT_NE(nx.output.find("status: NXDOMAIN"), std::string::npos) << nx.output;
+  EXPECT_NE(nx.output.find("AUTHORITY: 1"), std::string::npos) << nx.output;
+  auto nodata = dig(0, {"api.internal", "AAAA"});
+  EXPECT_NE(nodata.output.find("status: NOERROR"), std::string::npos) << nodata.output;
+  EXPECT_NE(nodata.output.find("ANSWER: 0, AUTHORITY: 1"), std::string::npos) << nodata.output;
+  EXPECT_NE(nodata.output.find("SOA"), std::string::npos) << nodata.output;
+  // Outside names: no upstream in this build, so refused, never forwarded or recursed.
+  auto outside = dig(0, {"example.com"});
+  EXPECT_NE(outside.output.find("status: REFUSED"), std::string::npos) << outside.output;
+  auto notify = dig(0, {"+opcode=notify", "internal", "SOA"});
+  EXPECT_NE(notify.output.find("status: NOTIMP"), std::string::npos) << notify.output;
+
+  uint16_t port = machines_[0].dns_port;
+  auto axfr = udp_exchange(port, dns::encode_query(77, *dns::Name::parse_text("internal"), dns::type::AXFR, false, false));
+  ASSERT_TRUE(dns::peek_response(axfr));
+  EXPECT_EQ(dns::peek_response(axfr)->rcode, dns::rcode::refused);
+  auto query = dns::encode_query(78, *dns::Name::parse_text("api.internal"), dns::type::A, true, false);
+  auto cut = query;
+  cut.resize(cut.size() - 3);
+  auto formerr = udp_exchange(port, cut);
+  ASSERT_TRUE(dns::peek_response(formerr));
+  EXPECT_EQ(dns::peek_response(formerr)->id, 78);
+  EXPECT_EQ(dns::peek_response(formerr)->rcode, dns::rcode::formerr);
+  // Garbage and a reflected response get no answer at all, and the server keeps serving.
+  EXPECT_TRUE(udp_exchange(port, {1, 2, 3}).empty());
+  auto reflected = query;
+  reflected[2] |= 0x80;
+  EXPECT_TRUE(udp_exchange(port, reflected).empty());
+  EXPECT_EQ(dig_short(0, {"api.internal"}), std::set<std::string>{"10.210.200.2"});
+}
+
+TEST_F(DnsAgent, LargeAnswersTruncateOverUdpAndCompleteOverTcp) {
+  for (int i = 2; i < 62; ++i) service(0, {"add", "big", "10.210.200." + std::to_string(i)});
+  ASSERT_TRUE(test::wait_until([&] { return dig_short(0, {"+tcp", "big.internal"}).size() == 60; }, 10s));
+  // 60 A records need ~1 kB: over 512 without EDNS, within the 1232-byte EDNS default.
+  auto udp512 = dig(0, {"+noedns", "+ignore", "big.internal"});
+  EXPECT_NE(udp512.output.find("flags: qr aa tc"), std::string::npos) << udp512.output;
+  EXPECT_NE(udp512.output.find("ANSWER: 0"), std::string::npos) << udp512.output;
+  EXPECT_EQ(dig_short(0, {"+noedns", "big.internal"}).size(), 60u);  // dig retries over TCP on TC
+  auto edns = dig(0, {"+bufsize=1232", "+ignore", "big.internal"});
+  EXPECT_EQ(edns.output.find(" tc"), std::string::npos) << edns.output;
+  EXPECT_NE(edns.output.find("ANSWER: 60"), std::string::npos) << edns.output;
+  EXPECT_NE(edns.output.find("udp: 1232"), std::string::npos) << edns.output;
+  auto small = dig(0, {"+bufsize=512", "+ignore", "big.internal"});
+  EXPECT_NE(small.output.find("flags: qr aa tc"), std::string::npos) << small.output;
+  // Several queries on one TCP connection (RFC 7766 pipelining).
+  auto k = test::run({"/usr/bin/kdig", "@127.0.0.1", "-p", std::to_string(machines_[0].dns_port), "+tcp", "+keepopen",
+                      "+short", "big.internal", "m0.m.internal"}, 20s);
+  EXPECT_EQ(lines(k.output).size(), 61u) << k.output;
+}
+
+TEST_F(DnsAgent, InstancesOfADeadMachineAndRemovedServicesDisappear) {
+  service(0, {"add", "api", "10.210.200.2"});
+  service(1, {"add", "api", "10.210.201.2"});
+  ASSERT_TRUE(test::wait_until([&] { return dig_short(0, {"api.internal"}).size() == 2; }, 10s));
+  service(0, {"rm", "api", "10.210.200.2"});
+  ASSERT_TRUE(test::wait_until([&] { return dig_short(1, {"api.internal"}) == std::set<std::string>{"10.210.201.2"}; }, 10s));
+  test::stop(machines_[1].pid, SIGKILL);
+  machines_[1].pid = -1;
+  // Once SWIM declares m1 dead, its instance and its name leave the answers.
+  ASSERT_TRUE(test::wait_until([&] { return dig(0, {"api.internal"}).output.find("status: NXDOMAIN") != std::string::npos; }, 40s));
+  EXPECT_NE(dig(0, {"m1.m.internal"}).output.find("status: NXDOMAIN"), std::string::npos);
+}
