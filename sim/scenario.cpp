@@ -368,7 +368,12 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
   Run run(o, o.name == "loss" ? 0.10 : 0.0);
   SimCluster& c = run.c();
   const size_t n = std::max<size_t>(o.nodes, 4);
-  c.claim_subnets(*Ipv4Net::parse("10.210.0.0/16"));
+  // The default 10.210.0.0/16 holds 256 /24s: larger clusters are configured with a larger
+  // network (weft init --network), with room for 4x the machines so claims rarely collide.
+  unsigned bits = static_cast<unsigned>(std::ceil(std::log2(static_cast<double>(n) * 4)));
+  Ipv4Net network = bits <= 8 ? *Ipv4Net::parse("10.210.0.0/16")
+                              : Ipv4Net{Ipv4{10u << 24}, static_cast<uint8_t>(24 - std::min(bits, 16u))};
+  c.claim_subnets(network);
 
   if (o.name == "join-storm" || o.name == "loss") {
     run.form(n);

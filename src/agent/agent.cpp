@@ -5,6 +5,8 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <fstream>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -151,7 +153,28 @@ void Agent::start() {
     uint64_t dns_seed;
     randombytes_buf(&dns_seed, sizeof dns_seed);
     dns_rng_ = std::make_unique<Rng>(dns_seed);
-    dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp) { return answer_dns(q, over_tcp); });
+    dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp, DnsServer::Reply reply) {
+      answer_dns(q, over_tcp, std::move(reply));
+    });
+    std::vector<boost::asio::ip::udp::endpoint> listening, upstreams;
+    for (const auto& address : options_.dns_listen)
+      if (auto hp = parse_host_port(address)) listening.emplace_back(hp->ip, hp->port);
+    bool none = options_.dns_upstream.size() == 1 && options_.dns_upstream[0] == "none";
+    if (!none && !options_.dns_upstream.empty()) {
+      for (const auto& u : options_.dns_upstream) {
+        auto hp = parse_host_port(u.find(':') == std::string::npos ? u + ":53" : u);
+        if (!hp || !hp->ip.is_v4()) throw AgentError("--dns-upstream " + u + " is not an IPv4 IP[:PORT] (or none)");
+        upstreams.emplace_back(hp->ip, hp->port);
+      }
+    } else if (!none) {
+      std::ifstream in(options_.resolv_conf);
+      std::stringstream text;
+      text << in.rdbuf();
+      upstreams = DnsForwarder::from_resolv_conf(text.str(), listening);
+    }
+    forwarder_ = std::make_unique<DnsForwarder>(io_, upstreams);
+    spdlog::info("DNS: {} upstream resolver(s) for outside names{}", upstreams.size(),
+                 upstreams.empty() ? " (outside names are refused)" : "");
     for (const auto& address : options_.dns_listen) {
       try {
         dns_->listen(address);
@@ -428,9 +451,9 @@ const dns::ZoneView& Agent::dns_view() {
   return *dns_view_;
 }
 
-std::vector<uint8_t> Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp) {
+void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, DnsServer::Reply reply) {
   dns::Parsed p = dns::parse_query(bytes);
-  if (p.kind == dns::Parsed::Kind::ignore) return {};
+  if (p.kind == dns::Parsed::Kind::ignore) return;
   size_t limit = tcp ? 65535
                      : p.query.edns ? std::min<size_t>(p.query.udp_payload, dns::kDefaultEdnsPayload)
                                     : dns::kMaxUdpWithoutEdns;
@@ -445,13 +468,16 @@ std::vector<uint8_t> Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp)
   } else if (auto a = dns::answer(p.query, dns_view(), *dns_rng_)) {
     r = std::move(*a);
     if (r.rcode == dns::rcode::nxdomain) ++dns_nxdomain_;
+  } else if (!forwarder_->empty()) {
+    // Outside names go to the host's resolvers (we only listen on mesh and loopback
+    // addresses, so this is never an open resolver).
+    forwarder_->forward(bytes, tcp, std::move(reply));
+    return;
   } else {
-    // Outside names: no upstream resolver is configured in this build, so refuse them
-    // rather than pretend (never an open resolver).
-    ++dns_refused_;
+    ++dns_refused_;  // no upstream: refuse rather than pretend
     r = dns::error_response(p.query, dns::rcode::refused, true);
   }
-  return dns::encode_response(r, limit);
+  reply(dns::encode_response(r, limit));
 }
 
 }  // namespace weft::agent

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "agent/cluster_info.hpp"
+#include "agent/dns_forwarder.hpp"
 #include "agent/dns_server.hpp"
 #include "agent/local_api.hpp"
 #include "crdt/replica.hpp"
@@ -44,6 +45,10 @@ struct AgentOptions {
   std::vector<std::string> join;   // seeds, in addition to the token's
   std::string wg_backend = "none";
   std::vector<std::string> dns_listen;
+  // Upstream resolvers for outside names: IP[:PORT] each; empty: /etc/resolv.conf's; "none":
+  // refuse outside names.
+  std::vector<std::string> dns_upstream;
+  std::filesystem::path resolv_conf = "/etc/resolv.conf";
   uint64_t join_timeout_ms = 20'000;
   gossip::GossipConfig gossip;
 };
@@ -90,7 +95,7 @@ class Agent {
   std::string status_json() const;
   std::string metrics_text() const;
   std::optional<std::string> subnet_text(const crdt::OwnerId& owner) const;
-  std::vector<uint8_t> answer_dns(std::span<const uint8_t> query, bool tcp);
+  void answer_dns(std::span<const uint8_t> query, bool tcp, DnsServer::Reply reply);
   const dns::ZoneView& dns_view();
 
   boost::asio::io_context& io_;
@@ -124,6 +129,7 @@ class Agent {
   size_t banned_ = 0;
   DropCounters drops_;
   std::unique_ptr<DnsServer> dns_;
+  std::unique_ptr<DnsForwarder> forwarder_;
   std::optional<dns::ZoneView> dns_view_;
   std::array<uint64_t, 4> dns_view_key_{};
   uint64_t member_changes_ = 0;  // bumps on every membership event (the DNS view's liveness)

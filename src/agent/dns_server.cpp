@@ -56,11 +56,11 @@ void DnsServer::receive(Udp& u) {
     if (!*alive || ec == asio::error::operation_aborted) return;
     if (!ec) {
       ++counters_.udp_queries;
-      auto reply = handler_(std::span<const uint8_t>(u.buffer.data(), n), false);
-      if (!reply.empty()) {
+      handler_(std::span<const uint8_t>(u.buffer.data(), n), false, [&u, to = u.from, alive](std::vector<uint8_t> reply) {
+        if (!*alive || reply.empty()) return;
         boost::system::error_code send_ec;
-        u.socket.send_to(asio::buffer(reply), u.from, 0, send_ec);  // a full buffer drops it, as UDP does
-      }
+        u.socket.send_to(asio::buffer(reply), to, 0, send_ec);  // a full buffer drops it, as UDP does
+      });
     }
     receive(u);
   });
@@ -109,16 +109,19 @@ void DnsServer::read(std::shared_ptr<Session> s) {
       if (!*alive) return;
       if (ec2) return close();
       ++counters_.tcp_queries;
-      auto reply = handler_(s->message, true);
-      if (reply.empty() || reply.size() > 65535) return close();
-      auto out = std::make_shared<std::vector<uint8_t>>(reply.size() + 2);
-      (*out)[0] = static_cast<uint8_t>(reply.size() >> 8);
-      (*out)[1] = static_cast<uint8_t>(reply.size());
-      std::copy(reply.begin(), reply.end(), out->begin() + 2);
-      asio::async_write(s->socket, asio::buffer(*out), [this, s, out, close, alive](boost::system::error_code ec3, size_t) {
+      s->idle.cancel();  // a forwarded query may take a while: the idle clock restarts after it
+      handler_(s->message, true, [this, s, close, alive](std::vector<uint8_t> reply) {
         if (!*alive) return;
-        if (ec3) return close();
-        read(s);  // the next query on the same connection
+        if (reply.empty() || reply.size() > 65535) return close();
+        auto out = std::make_shared<std::vector<uint8_t>>(reply.size() + 2);
+        (*out)[0] = static_cast<uint8_t>(reply.size() >> 8);
+        (*out)[1] = static_cast<uint8_t>(reply.size());
+        std::copy(reply.begin(), reply.end(), out->begin() + 2);
+        asio::async_write(s->socket, asio::buffer(*out), [this, s, out, close, alive](boost::system::error_code ec3, size_t) {
+          if (!*alive) return;
+          if (ec3) return close();
+          read(s);  // the next query on the same connection
+        });
       });
     });
   });

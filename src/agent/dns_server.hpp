@@ -1,6 +1,6 @@
 // The DNS server shell: UDP and TCP listeners (RFC 7766: length-prefixed messages, several
 // queries per connection, an idle timeout, a bound on open connections) handing every query
-// to a handler that returns the response bytes (empty: no answer). Everything DNS-shaped
+// to a handler that answers through a callback (at once, or later for forwarded queries). Everything DNS-shaped
 // lives in src/dns; this file only moves bytes.
 #pragma once
 
@@ -23,8 +23,10 @@ struct DnsCounters {
 
 class DnsServer {
  public:
-  // (query bytes, over TCP) -> response bytes; empty means stay silent.
-  using Handler = std::function<std::vector<uint8_t>(std::span<const uint8_t>, bool)>;
+  // Called with (query bytes, over TCP, reply); reply(response bytes) answers, now or later
+  // (forwarded queries); an empty response means stay silent.
+  using Reply = std::function<void(std::vector<uint8_t>)>;
+  using Handler = std::function<void(std::span<const uint8_t>, bool, Reply)>;
   static constexpr size_t kMaxTcpConnections = 128;
   static constexpr std::chrono::seconds kTcpIdle{10};
 

@@ -164,6 +164,9 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"kernel", "userspace", "none"}))
       ->capture_default_str();
   agent_cmd->add_option("--dns-listen", ao.dns_listen, "extra DNS listen address IP:PORT")->delimiter(',');
+  agent_cmd->add_option("--dns-upstream", ao.dns_upstream,
+                        "resolvers for names outside the mesh, IPv4[:PORT] (default: /etc/resolv.conf's; none: refuse them)")
+      ->delimiter(',');
   agent_cmd->add_option("--join-timeout-ms", ao.join_timeout_ms, "give up joining after this long")->capture_default_str();
   std::string log_level = "info";
   agent_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();

@@ -6,6 +6,7 @@
 #include <regex>
 #include <set>
 
+#include "agent/dns_forwarder.hpp"
 #include "dns/wire.hpp"
 #include "support/ports.hpp"
 #include "support/process.hpp"
@@ -79,8 +80,11 @@ class DnsAgent : public ::testing::Test {
 
   void start(size_t i, const std::string& token = "") {
     Machine& m = machines_[i];
+    // Never the host's resolvers: a test sends traffic only to loopback (upstream_: a local
+    // dnsmasq the test started, or none).
     std::vector<std::string> args{kWeft, "agent", "--data-dir", m.dir, "--bind", m.address, "--wg-backend", "none",
-                                  "--name", "m" + std::to_string(i), "--dns-listen", "127.0.0.1:" + std::to_string(m.dns_port)};
+                                  "--name", "m" + std::to_string(i), "--dns-listen", "127.0.0.1:" + std::to_string(m.dns_port),
+                                  "--dns-upstream", upstream_};
     if (!token.empty()) args.insert(args.end(), {"--token", token});
     m.pid = test::spawn(args, m.dir + ".log");
   }
@@ -118,6 +122,36 @@ class DnsAgent : public ::testing::Test {
   test::TempDir tmp_;
   std::vector<Machine> machines_;
   std::string token_;
+  std::string upstream_ = "none";
+};
+
+// The same cluster with a real dnsmasq on loopback as the upstream resolver.
+class DnsForwarding : public DnsAgent {
+ protected:
+  void SetUp() override {
+    dnsmasq_port_ = test::free_port();
+    std::string big;
+    for (int i = 0; i < 12; ++i) big += ",\"" + std::string(60, static_cast<char>('a' + i)) + "\"";
+    dnsmasq_ = test::spawn({"/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
+                            "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1",
+                            "--port=" + std::to_string(dnsmasq_port_), "--address=/example.test/192.0.2.7",
+                            "--txt-record=big.example.test" + big, "--log-facility=-"},
+                           (tmp_.path() / "dnsmasq.log").string());
+    auto ready = [&] {
+      auto r = test::run({"/usr/bin/dig", "@127.0.0.1", "-p", std::to_string(dnsmasq_port_), "+time=1", "+tries=1", "+short",
+                          "example.test"}, 5s);
+      return lines(r.output) == std::set<std::string>{"192.0.2.7"};
+    };
+    ASSERT_TRUE(test::wait_until(ready, 10s)) << test::run({"/bin/cat", (tmp_.path() / "dnsmasq.log").string()}).output;
+    upstream_ = "127.0.0.1:" + std::to_string(dnsmasq_port_);
+    DnsAgent::SetUp();
+  }
+  void TearDown() override {
+    DnsAgent::TearDown();
+    test::stop(dnsmasq_);
+  }
+  uint16_t dnsmasq_port_ = 0;
+  pid_t dnsmasq_ = -1;
 };
 
 }  // namespace
@@ -214,4 +248,41 @@ TEST_F(DnsAgent, InstancesOfADeadMachineAndRemovedServicesDisappear) {
   // Once SWIM declares m1 dead, its instance and its name leave the answers.
   ASSERT_TRUE(test::wait_until([&] { return dig(0, {"api.internal"}).output.find("status: NXDOMAIN") != std::string::npos; }, 40s));
   EXPECT_NE(dig(0, {"m1.m.internal"}).output.find("status: NXDOMAIN"), std::string::npos);
+}
+
+TEST_F(DnsForwarding, OutsideNamesGoToTheUpstreamTruncatedOnesOverTcp) {
+  EXPECT_EQ(dig_short(0, {"example.test"}), std::set<std::string>{"192.0.2.7"});
+  EXPECT_EQ(dig_short(1, {"+tcp", "Www.Example.Test"}), std::set<std::string>{"192.0.2.7"});
+  auto nx = dig(0, {"nothing.invalid"});  // dnsmasq has no upstream: its answer is passed through
+  EXPECT_NE(nx.output.find("status: REFUSED"), std::string::npos) << nx.output;
+  // 12 x 60 bytes of TXT: truncated over plain UDP, complete when the client retries over TCP
+  // (the forwarder then asks dnsmasq over TCP too).
+  auto udp = dig(0, {"+noedns", "+ignore", "big.example.test", "TXT"});
+  EXPECT_NE(udp.output.find(" tc"), std::string::npos) << udp.output;
+  auto full = dig(0, {"+noedns", "big.example.test", "TXT", "+short"});
+  EXPECT_EQ(full.output.find("\"llllll"), full.output.rfind("\"llllll")) << full.output;
+  EXPECT_NE(full.output.find("\"llllll"), std::string::npos) << full.output;
+  // Our own zone is still answered here, not forwarded.
+  service(0, {"add", "api", "10.210.200.2"});
+  ASSERT_TRUE(test::wait_until([&] { return dig_short(0, {"api.internal"}) == std::set<std::string>{"10.210.200.2"}; }, 10s));
+  // The upstream goes away: SERVFAIL after the attempt times out, and the agent serves on.
+  test::stop(dnsmasq_);
+  dnsmasq_ = -1;
+  auto dead = dig(0, {"+time=6", "example.test"});
+  EXPECT_NE(dead.output.find("status: SERVFAIL"), std::string::npos) << dead.output;
+  EXPECT_EQ(dig_short(0, {"api.internal"}), std::set<std::string>{"10.210.200.2"});
+}
+
+TEST(DnsForwarderConfig, UpstreamsFromResolvConfNeverIncludeOurselves) {
+  using boost::asio::ip::make_address;
+  using boost::asio::ip::udp;
+  std::string text =
+      "# comment\nsearch example.test\nnameserver 192.0.2.53\nnameserver 127.0.0.53\nnameserver ::1\n"
+      "nameserver 192.0.2.53\nnameserver bogus\noptions edns0\n";
+  auto ups = agent::DnsForwarder::from_resolv_conf(text, {udp::endpoint(make_address("127.0.0.53"), 53)});
+  ASSERT_EQ(ups.size(), 1u);  // ourselves, IPv6 (not yet), duplicates and junk dropped
+  EXPECT_EQ(ups[0], udp::endpoint(make_address("192.0.2.53"), 53));
+  auto any = agent::DnsForwarder::from_resolv_conf(text, {udp::endpoint(make_address("0.0.0.0"), 53)});
+  ASSERT_EQ(any.size(), 1u);  // listening on every address: loopback resolvers may be us
+  EXPECT_EQ(any[0], udp::endpoint(make_address("192.0.2.53"), 53));
 }
