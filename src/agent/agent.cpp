@@ -153,9 +153,8 @@ void Agent::start() {
     uint64_t dns_seed;
     randombytes_buf(&dns_seed, sizeof dns_seed);
     dns_rng_ = std::make_unique<Rng>(dns_seed);
-    dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp, DnsServer::Reply reply) {
-      answer_dns(q, over_tcp, std::move(reply));
-    });
+    dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp, const boost::asio::ip::address& client,
+                                                   DnsServer::Reply reply) { answer_dns(q, over_tcp, client, std::move(reply)); });
     std::vector<boost::asio::ip::udp::endpoint> listening, upstreams;
     for (const auto& address : options_.dns_listen)
       if (auto hp = parse_host_port(address)) listening.emplace_back(hp->ip, hp->port);
@@ -434,6 +433,10 @@ void Agent::exit(int code, const std::string& why) {
 
 namespace weft::agent {
 
+bool Agent::recursion_allowed(const boost::asio::ip::address& client) const {
+  return DnsForwarder::may_serve(client, cluster_.network);
+}
+
 // The zone view, rebuilt when a record it reads or a member's liveness changed since the last
 // query (so a change shows up in the very next answer).
 const dns::ZoneView& Agent::dns_view() {
@@ -451,7 +454,8 @@ const dns::ZoneView& Agent::dns_view() {
   return *dns_view_;
 }
 
-void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, DnsServer::Reply reply) {
+void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, const boost::asio::ip::address& client,
+                       DnsServer::Reply reply) {
   dns::Parsed p = dns::parse_query(bytes);
   if (p.kind == dns::Parsed::Kind::ignore) return;
   size_t limit = tcp ? 65535
@@ -468,9 +472,9 @@ void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, DnsServer::Repl
   } else if (auto a = dns::answer(p.query, dns_view(), *dns_rng_)) {
     r = std::move(*a);
     if (r.rcode == dns::rcode::nxdomain) ++dns_nxdomain_;
-  } else if (!forwarder_->empty()) {
-    // Outside names go to the host's resolvers (we only listen on mesh and loopback
-    // addresses, so this is never an open resolver).
+  } else if (!forwarder_->empty() && recursion_allowed(client)) {
+    // Outside names go to the host's resolvers, for this machine and the mesh only: whatever
+    // address --dns-listen names, this is never an open resolver.
     forwarder_->forward(bytes, tcp, std::move(reply));
     return;
   } else {

@@ -95,8 +95,9 @@ class Agent {
   std::string status_json() const;
   std::string metrics_text() const;
   std::optional<std::string> subnet_text(const crdt::OwnerId& owner) const;
-  void answer_dns(std::span<const uint8_t> query, bool tcp, DnsServer::Reply reply);
+  void answer_dns(std::span<const uint8_t> query, bool tcp, const boost::asio::ip::address& client, DnsServer::Reply reply);
   const dns::ZoneView& dns_view();
+  bool recursion_allowed(const boost::asio::ip::address& client) const;
 
   boost::asio::io_context& io_;
   AgentOptions options_;

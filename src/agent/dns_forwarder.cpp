@@ -58,6 +58,12 @@ DnsForwarder::~DnsForwarder() {
   for (auto& [id, p] : by_id_) p->timer.cancel();
 }
 
+bool DnsForwarder::may_serve(const asio::ip::address& client, const Ipv4Net& network) {
+  if (client.is_loopback()) return true;
+  if (client.is_v6() && client.to_v6().is_v4_mapped()) return may_serve(client.to_v6().to_v4(), network);
+  return client.is_v4() && network.contains(Ipv4{client.to_v4().to_uint()});
+}
+
 std::vector<udp::endpoint> DnsForwarder::from_resolv_conf(const std::string& text, const std::vector<udp::endpoint>& exclude) {
   std::vector<udp::endpoint> out;
   std::istringstream in(text);

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include "base/ipv4.hpp"
+
 namespace weft::agent {
 
 struct ForwarderCounters {
@@ -37,6 +39,10 @@ class DnsForwarder {
   // answer, so a truncated upstream answer is retried over TCP.
   void forward(std::span<const uint8_t> query, bool client_tcp, Reply reply);
   const ForwarderCounters& counters() const { return counters_; }
+
+  // Whether a client may have outside names resolved: loopback and mesh addresses only, so
+  // the agent is never an open resolver whatever address it listens on.
+  static bool may_serve(const boost::asio::ip::address& client, const Ipv4Net& network);
 
   // Upstreams from resolv.conf text: every "nameserver" line, minus addresses in `exclude`
   // (our own DNS listen addresses: forwarding to ourselves would loop).

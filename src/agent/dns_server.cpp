@@ -56,7 +56,7 @@ void DnsServer::receive(Udp& u) {
     if (!*alive || ec == asio::error::operation_aborted) return;
     if (!ec) {
       ++counters_.udp_queries;
-      handler_(std::span<const uint8_t>(u.buffer.data(), n), false, [&u, to = u.from, alive](std::vector<uint8_t> reply) {
+      handler_(std::span<const uint8_t>(u.buffer.data(), n), false, u.from.address(), [&u, to = u.from, alive](std::vector<uint8_t> reply) {
         if (!*alive || reply.empty()) return;
         boost::system::error_code send_ec;
         u.socket.send_to(asio::buffer(reply), to, 0, send_ec);  // a full buffer drops it, as UDP does
@@ -110,7 +110,9 @@ void DnsServer::read(std::shared_ptr<Session> s) {
       if (ec2) return close();
       ++counters_.tcp_queries;
       s->idle.cancel();  // a forwarded query may take a while: the idle clock restarts after it
-      handler_(s->message, true, [this, s, close, alive](std::vector<uint8_t> reply) {
+      boost::system::error_code peer_ec;
+      auto peer = s->socket.remote_endpoint(peer_ec).address();
+      handler_(s->message, true, peer, [this, s, close, alive](std::vector<uint8_t> reply) {
         if (!*alive) return;
         if (reply.empty() || reply.size() > 65535) return close();
         auto out = std::make_shared<std::vector<uint8_t>>(reply.size() + 2);

@@ -26,7 +26,8 @@ class DnsServer {
   // Called with (query bytes, over TCP, reply); reply(response bytes) answers, now or later
   // (forwarded queries); an empty response means stay silent.
   using Reply = std::function<void(std::vector<uint8_t>)>;
-  using Handler = std::function<void(std::span<const uint8_t>, bool, Reply)>;
+  // (query, over TCP, the client's address, reply)
+  using Handler = std::function<void(std::span<const uint8_t>, bool, const boost::asio::ip::address&, Reply)>;
   static constexpr size_t kMaxTcpConnections = 128;
   static constexpr std::chrono::seconds kTcpIdle{10};
 

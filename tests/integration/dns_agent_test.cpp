@@ -286,3 +286,15 @@ TEST(DnsForwarderConfig, UpstreamsFromResolvConfNeverIncludeOurselves) {
   ASSERT_EQ(any.size(), 1u);  // listening on every address: loopback resolvers may be us
   EXPECT_EQ(any[0], udp::endpoint(make_address("192.0.2.53"), 53));
 }
+
+TEST(DnsForwarderConfig, OnlyLoopbackAndMeshClientsGetOutsideNamesResolved) {
+  using boost::asio::ip::make_address;
+  auto net = *Ipv4Net::parse("10.210.0.0/16");
+  EXPECT_TRUE(agent::DnsForwarder::may_serve(make_address("127.0.0.1"), net));
+  EXPECT_TRUE(agent::DnsForwarder::may_serve(make_address("::1"), net));
+  EXPECT_TRUE(agent::DnsForwarder::may_serve(make_address("10.210.7.2"), net));
+  EXPECT_TRUE(agent::DnsForwarder::may_serve(make_address("::ffff:10.210.7.2"), net));
+  EXPECT_FALSE(agent::DnsForwarder::may_serve(make_address("10.211.0.1"), net));
+  EXPECT_FALSE(agent::DnsForwarder::may_serve(make_address("192.0.2.1"), net));
+  EXPECT_FALSE(agent::DnsForwarder::may_serve(make_address("2001:db8::1"), net));
+}
