@@ -450,12 +450,16 @@ const dns::ZoneView& Agent::dns_view() {
     live.insert(replica_->id());
     dns_view_ = dns::build_view(state, live, replica_->id(), cluster_.network);
     dns_view_key_ = key;
+    dns_cache_.clear();
   }
   return *dns_view_;
 }
 
 void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, const boost::asio::ip::address& client,
                        DnsServer::Reply reply) {
+  const dns::ZoneView& view = dns_view();  // first: a rebuilt view empties the cache
+  std::vector<uint8_t> cached;
+  if (dns_cache_.lookup(bytes, tcp, *dns_rng_, cached)) return reply(std::move(cached));
   dns::Parsed p = dns::parse_query(bytes);
   if (p.kind == dns::Parsed::Kind::ignore) return;
   size_t limit = tcp ? 65535
@@ -469,9 +473,11 @@ void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, const boost::as
     r = dns::error_response(p.query, dns::rcode::formerr, false);
   } else if (p.query.edns && p.query.edns_version > 0) {
     r = dns::error_response(p.query, dns::rcode::badvers, false);  // RFC 6891: we speak EDNS version 0
-  } else if (auto a = dns::answer(p.query, dns_view(), *dns_rng_)) {
-    r = std::move(*a);
-    if (r.rcode == dns::rcode::nxdomain) ++dns_nxdomain_;
+  } else if (auto a = dns::answer(p.query, view, *dns_rng_)) {
+    if (a->rcode == dns::rcode::nxdomain) ++dns_nxdomain_;
+    auto encoded = dns::encode_response(*a, limit);
+    dns_cache_.store(bytes, tcp, *a, encoded);
+    return reply(std::move(encoded));
   } else if (!forwarder_->empty() && recursion_allowed(client)) {
     // Outside names go to the host's resolvers, for this machine and the mesh only: whatever
     // address --dns-listen names, this is never an open resolver.

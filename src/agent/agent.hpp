@@ -23,6 +23,7 @@
 #include "agent/local_api.hpp"
 #include "crdt/replica.hpp"
 #include "crdt/subnet.hpp"
+#include "dns/answer_cache.hpp"
 #include "dns/zone.hpp"
 #include "gossip/membership.hpp"
 #include "gossip/seal.hpp"
@@ -131,6 +132,7 @@ class Agent {
   DropCounters drops_;
   std::unique_ptr<DnsServer> dns_;
   std::unique_ptr<DnsForwarder> forwarder_;
+  dns::AnswerCache dns_cache_;  // valid for the current dns_view_
   std::optional<dns::ZoneView> dns_view_;
   std::array<uint64_t, 4> dns_view_key_{};
   uint64_t member_changes_ = 0;  // bumps on every membership event (the DNS view's liveness)

@@ -111,6 +111,29 @@ std::string Agent::metrics_text() const {
   line("weft_local_health", "", membership_->health());
   out += "# TYPE weft_records gauge\n";
   line("weft_records", "", replica_->state().size());
+  line("weft_last_checks_total", "", c.last_checks);
+  line("weft_last_checks_answered_total", "", c.last_checks_answered);
+  if (dns_) {
+    const auto& d = dns_->counters();
+    out += "# HELP weft_dns_queries_total DNS queries received, by transport.\n# TYPE weft_dns_queries_total counter\n";
+    line("weft_dns_queries_total", "transport=\"udp\"", d.udp_queries);
+    line("weft_dns_queries_total", "transport=\"tcp\"", d.tcp_queries);
+    out += "# TYPE weft_dns_answers_total counter\n";
+    line("weft_dns_answers_total", "kind=\"cached\"", dns_cache_.hits());
+    line("weft_dns_answers_total", "kind=\"nxdomain\"", dns_nxdomain_);
+    line("weft_dns_answers_total", "kind=\"refused\"", dns_refused_);
+    line("weft_dns_answers_total", "kind=\"formerr\"", dns_formerr_);
+    const auto& f = forwarder_->counters();
+    out += "# TYPE weft_dns_forwarded_total counter\n";
+    line("weft_dns_forwarded_total", "result=\"answered\"", f.answered);
+    line("weft_dns_forwarded_total", "result=\"servfail\"", f.servfail);
+    line("weft_dns_forwarded_total", "result=\"timeout\"", f.timeouts);
+    line("weft_dns_forwarded_total", "result=\"tcp_retry\"", f.tcp_retries);
+    line("weft_dns_forwarded_total", "result=\"over_limit\"", f.over_limit);
+    line("weft_dns_forwarded_total", "result=\"stray\"", f.stray);
+    line("weft_dns_tcp_connections_total", "", d.tcp_connections);
+    line("weft_dns_tcp_refused_total", "", d.tcp_refused);
+  }
   return out;
 }
 
