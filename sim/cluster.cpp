@@ -206,6 +206,20 @@ bool SimCluster::run_until(const std::function<bool()>& pred, uint64_t limit_ms)
   return pred();
 }
 
+bool SimCluster::all_see_live(const std::vector<size_t>& subjects) const {
+  for (size_t v = 0; v < nodes_.size(); ++v)
+    if (nodes_[v].up && nodes_[v].membership->alive_count() < subjects.size()) return false;
+  for (size_t v = 0; v < nodes_.size(); ++v) {
+    if (!nodes_[v].up) continue;
+    for (size_t s : subjects) {
+      if (s == v) continue;
+      auto st = view(v, s);
+      if (st != MemberState::alive && st != MemberState::suspect) return false;
+    }
+  }
+  return true;
+}
+
 std::optional<MemberState> SimCluster::view(size_t viewer, size_t subject) const {
   const auto& members = nodes_.at(viewer).membership->members();
   auto it = members.find(nodes_.at(subject).replica->id());

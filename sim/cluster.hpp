@@ -66,6 +66,9 @@ class SimCluster {
   std::optional<gossip::MemberState> view(size_t viewer, size_t subject) const;
   // True when every up node sees every node of `subjects` in `state`.
   bool all_see(const std::vector<size_t>& subjects, gossip::MemberState state) const;
+  // True when every up node sees every node of `subjects` live (alive, or suspect: under loss
+  // some suspicion is always being refuted somewhere in a large cluster).
+  bool all_see_live(const std::vector<size_t>& subjects) const;
 
   // Writes a record on node i and hands it to gossip.
   void write(size_t i, crdt::Kind kind, const std::string& name, std::string value);

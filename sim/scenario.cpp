@@ -70,7 +70,7 @@ class Run {
 
   bool wait_all_alive(uint64_t limit_ms) {
     auto all = up_nodes();
-    return c().run_until([&] { return c().all_see(all, MemberState::alive); }, limit_ms);
+    return c().run_until([&] { return c().all_see_live(all); }, limit_ms);
   }
 
   // Waits until no up node has records left to gossip: the join storm's backlog is gone.
@@ -244,13 +244,14 @@ class Run {
       fail(std::to_string(differ) + " of " + std::to_string(up.size()) + " up nodes hold a state digest different from node " +
            std::to_string(up[0]) + "'s after " + std::to_string(converge_limit_ms / 1000) + " s");
     }
-    // 2. Membership: up nodes see each other alive; crashed ones dead (or left); left never dead.
+    // 2. Membership: up nodes see each other live (alive, or suspect while a suspicion is being
+    //    refuted); crashed ones dead (or left); left never dead.
     bool views = c().run_until([&] {
       for (size_t v : up)
         for (size_t s = 0; s < c().size(); ++s) {
           if (s == v) continue;
           auto st = c().view(v, s);
-          if (c().up(s) && st != MemberState::alive) return false;
+          if (c().up(s) && st != MemberState::alive && st != MemberState::suspect) return false;
           // A node that (re)started after a crash or leave may never have known the machine.
           if (crashed_.count(s) && !left_.count(s) && st && st != MemberState::dead) return false;
           if (left_.count(s) && st && st != MemberState::left) return false;
@@ -263,7 +264,7 @@ class Run {
           if (s == v) continue;
           auto st = c().view(v, s);
           std::string name = st ? gossip::state_name(*st) : "unknown";
-          if (c().up(s) && st != MemberState::alive)
+          if (c().up(s) && st != MemberState::alive && st != MemberState::suspect)
             return fail("node " + std::to_string(v) + " sees up node " + std::to_string(s) + " as " + name);
           if (crashed_.count(s) && !left_.count(s) && st && st != MemberState::dead)
             return fail("node " + std::to_string(v) + " sees crashed node " + std::to_string(s) + " as " + name);
@@ -377,7 +378,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
 
   if (o.name == "join-storm" || o.name == "loss") {
     run.form(n);
-    if (!run.wait_all_alive(300'000)) run.fail("join storm: not every node sees every node alive within 300 s");
+    if (!run.wait_all_alive(300'000)) run.fail("join storm: not every node sees every node live within 300 s");
     run.report().join_seconds = run.since_start_s();
     if (!run.wait_records_quiet(900'000)) run.fail("the join storm's records were still being gossiped after 900 s");
     run.report().settle_seconds = run.since_start_s() - run.report().join_seconds;
@@ -389,7 +390,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
     run.check_invariants(120'000);
   } else if (o.name == "partition-heal") {
     run.form(n);
-    if (!run.wait_all_alive(120'000)) run.fail("not every node sees every node alive within 120 s");
+    if (!run.wait_all_alive(120'000)) run.fail("not every node sees every node live within 120 s");
     std::vector<size_t> minority, majority;
     for (size_t i = 0; i < n; ++i) (i % 3 == 1 ? minority : majority).push_back(i);
     run.start_partition(minority, majority);
@@ -405,7 +406,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
     run.check_invariants(180'000);
   } else if (o.name == "churn") {
     run.form(n);
-    if (!run.wait_all_alive(120'000)) run.fail("not every node sees every node alive within 120 s");
+    if (!run.wait_all_alive(120'000)) run.fail("not every node sees every node live within 120 s");
     std::set<size_t> down, gone;
     for (int step = 0; step < 12; ++step) {
       size_t victim = random_other(run.rng(), n, gone);
@@ -446,7 +447,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
       return run.report();
     }
     run.form(n);
-    if (!run.wait_all_alive(300'000)) run.fail("not every node sees every node alive within 300 s");
+    if (!run.wait_all_alive(300'000)) run.fail("not every node sees every node live within 300 s");
     uint64_t t0 = c.now();
     int writes = 0;
     for (const Fault& f : plan.faults) {
@@ -517,7 +518,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
       if (auto r = claimer.lease(c.replica(i), true, "c" + std::to_string(i), "web", c.now())) c.membership(i).publish({*r});
     run.heal_partition();
     c.add_node({0});  // and one more joiner after the heal
-    if (!run.wait_all_alive(180'000)) run.fail("after the heal, not every node sees every node alive within 180 s");
+    if (!run.wait_all_alive(180'000)) run.fail("after the heal, not every node sees every node live within 180 s");
     c.run_for(30'000);
     run.check_invariants(180'000);
   }
