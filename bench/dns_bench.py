@@ -13,28 +13,17 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from gossip_bench import free_ports  # noqa: E402  (one port picker for every bench)
+
 
 def free_port():
-    for _ in range(200):
-        port = 20000 + int.from_bytes(os.urandom(2), "big") % 12000
-        ok = True
-        for kind in (socket.SOCK_DGRAM, socket.SOCK_STREAM):
-            s = socket.socket(socket.AF_INET, kind)
-            try:
-                s.bind(("127.0.0.1", port))
-            except OSError:
-                ok = False
-            finally:
-                s.close()
-        if ok:
-            return port
-    raise RuntimeError("no free port")
+    return free_ports(1)[0]
 
 
 def tree_cpu_ns(pid):

@@ -433,9 +433,6 @@ void Agent::exit(int code, const std::string& why) {
 
 namespace weft::agent {
 
-bool Agent::recursion_allowed(const boost::asio::ip::address& client) const {
-  return DnsForwarder::may_serve(client, cluster_.network);
-}
 
 // The zone view, rebuilt when a record it reads or a member's liveness changed since the last
 // query (so a change shows up in the very next answer).
@@ -478,7 +475,7 @@ void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, const boost::as
     auto encoded = dns::encode_response(*a, limit);
     dns_cache_.store(bytes, tcp, *a, encoded);
     return reply(std::move(encoded));
-  } else if (!forwarder_->empty() && recursion_allowed(client)) {
+  } else if (!forwarder_->empty() && DnsForwarder::may_serve(client, cluster_.network)) {
     // Outside names go to the host's resolvers, for this machine and the mesh only: whatever
     // address --dns-listen names, this is never an open resolver.
     forwarder_->forward(bytes, tcp, std::move(reply));

@@ -98,7 +98,6 @@ class Agent {
   std::optional<std::string> subnet_text(const crdt::OwnerId& owner) const;
   void answer_dns(std::span<const uint8_t> query, bool tcp, const boost::asio::ip::address& client, DnsServer::Reply reply);
   const dns::ZoneView& dns_view();
-  bool recursion_allowed(const boost::asio::ip::address& client) const;
 
   boost::asio::io_context& io_;
   AgentOptions options_;

@@ -13,11 +13,6 @@ constexpr size_t kMaxName = 255;
 constexpr size_t kMaxLabel = 63;
 constexpr int kMaxPointerHops = 32;
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 class Reader {
  public:
   explicit Reader(std::span<const uint8_t> bytes) : b_(bytes) {}
@@ -99,7 +94,7 @@ class Writer {
   void name(const Name& n, bool compress = true) {
     for (size_t i = 0; i < n.labels.size(); ++i) {
       std::string suffix;
-      for (size_t k = i; k < n.labels.size(); ++k) suffix += lower(n.labels[k]) + ".";
+      for (size_t k = i; k < n.labels.size(); ++k) suffix += lowercase(n.labels[k]) + ".";
       if (compress) {
         auto it = offsets_.find(suffix);
         if (it != offsets_.end()) {
@@ -172,13 +167,18 @@ void write_opt(Writer& w, uint16_t payload, uint16_t rcode) {
 
 }  // namespace
 
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
 std::string Name::text() const {
   std::string out;
   for (size_t i = 0; i < labels.size(); ++i) out += (i ? "." : "") + labels[i];
   return out;
 }
 
-std::string Name::lower_text() const { return lower(text()); }
+std::string Name::lower_text() const { return lowercase(text()); }
 
 std::optional<Name> Name::parse_text(const std::string& dotted) {
   Name n;

@@ -25,6 +25,9 @@ inline constexpr uint16_t noerror = 0, formerr = 1, servfail = 2, nxdomain = 3, 
 inline constexpr uint16_t kDefaultEdnsPayload = 1232;
 inline constexpr size_t kMaxUdpWithoutEdns = 512;
 
+// ASCII lowercase (DNS names match case-insensitively, RFC 4343).
+std::string lowercase(std::string s);
+
 // A domain name as labels, in the case they were sent (matching is case-insensitive).
 struct Name {
   std::vector<std::string> labels;

@@ -12,11 +12,6 @@ namespace {
 
 const std::string kZone = "internal";
 
-std::string lower(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 std::string dashed(uint32_t a) {
   return std::to_string(a >> 24) + "-" + std::to_string(a >> 16 & 0xff) + "-" + std::to_string(a >> 8 & 0xff) + "-" +
          std::to_string(a & 0xff);
@@ -59,7 +54,7 @@ Record soa_record(const Name& apex, const ZoneView& v) {
   r.name = apex;
   r.rtype = type::SOA;
   r.ttl = kMachineTtl;
-  r.soa_mname = internal_name({lower(v.self_name), "m"});
+  r.soa_mname = internal_name({lowercase(v.self_name), "m"});
   r.soa_rname = internal_name({"hostmaster"});
   r.soa_serial = v.serial;
   r.soa_refresh = 3600;
@@ -74,7 +69,7 @@ Record ns_record(const Name& apex, const ZoneView& v) {
   r.name = apex;
   r.rtype = type::NS;
   r.ttl = kMachineTtl;
-  r.target = internal_name({lower(v.self_name), "m"});
+  r.target = internal_name({lowercase(v.self_name), "m"});
   return r;
 }
 
@@ -193,8 +188,8 @@ ZoneView build_view(const crdt::ClusterState& state, const std::set<crdt::OwnerI
     if (r.key.owner == self) v.self_name = m->name;
     auto it = dot_one.find(r.key.owner);
     if (it == dot_one.end()) return;
-    v.machines[lower(m->name)] = it->second;
-    v.reverse[it->second] = lower(m->name) + ".m." + kZone;
+    v.machines[lowercase(m->name)] = it->second;
+    v.reverse[it->second] = lowercase(m->name) + ".m." + kZone;
   });
   state.for_each_of_kind(crdt::Kind::service_instance, [&](const crdt::Record& r) {
     serial += r.hlc.millis();
@@ -203,8 +198,8 @@ ZoneView build_view(const crdt::ClusterState& state, const std::set<crdt::OwnerI
     if (!s || !s->healthy || s->service.empty()) return;
     auto ip = Ipv4::parse(s->address);
     if (!ip) return;
-    Instance i{ip->value, s->port, lower(s->protocol), lower(s->port_name), r.key.owner};
-    std::string service = lower(s->service);
+    Instance i{ip->value, s->port, lowercase(s->protocol), lowercase(s->port_name), r.key.owner};
+    std::string service = lowercase(s->service);
     v.services[service].push_back(i);
     v.reverse.try_emplace(ip->value, service + "." + kZone);  // a machine's .1 keeps its own name
   });
@@ -226,7 +221,7 @@ Response error_response(const Query& q, uint16_t rcode, bool with_question) {
 
 std::optional<Response> answer(const Query& q, const ZoneView& v, Rng& rng) {
   std::vector<std::string> labels;
-  for (const auto& l : q.question.name.labels) labels.push_back(lower(l));
+  for (const auto& l : q.question.name.labels) labels.push_back(lowercase(l));
   Name reverse = reverse_apex(v.network);
   std::vector<std::string> reverse_labels = reverse.labels;
   bool internal = ends_with(labels, {kZone});
