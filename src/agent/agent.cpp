@@ -44,7 +44,16 @@ Agent::Agent(asio::io_context& io, AgentOptions options)
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
 }
 
-Agent::~Agent() = default;
+Agent::~Agent() {
+  if (!mesh_ || !(cleanup_requested_ || options_.mesh.cleanup_on_exit)) return;
+  try {
+    mesh_->remove_all(store_->get_meta("host.ip_forward_before"));
+    store_->put_meta("host.ip_forward_before", "");
+    spdlog::info("removed the interface, bridge, routes and firewall rules this machine added");
+  } catch (const std::exception& e) {
+    spdlog::error("cleanup: {}", e.what());
+  }
+}
 
 // Wall-clock milliseconds that never step back while the agent runs (HLC and timers alike).
 uint64_t Agent::now_ms() const {
@@ -121,10 +130,8 @@ void Agent::open_state() {
 }
 
 void Agent::start() {
-  // Honest about what exists: host networking and DNS arrive with their own work.
-  if (options_.wg_backend != "none")
-    throw AgentError("--wg-backend " + options_.wg_backend +
-                     " is not available yet: this build runs the control plane only (--wg-backend none)");
+  if (options_.mesh.backend != "none" && options_.mesh.backend != "userspace" && options_.mesh.backend != "kernel")
+    throw AgentError("--wg-backend " + options_.mesh.backend + " is not one of kernel, userspace, none");
   open_state();
   auto bind = parse_host_port(options_.bind);
   if (!bind) throw AgentError("--bind " + options_.bind + " is not IP:PORT");
@@ -149,40 +156,8 @@ void Agent::start() {
   tcp_.bind(tcp_ep, ec);
   if (ec) throw AgentError("cannot bind TCP " + options_.bind + ": " + ec.message());
   tcp_.listen();
-  if (!options_.dns_listen.empty()) {
-    uint64_t dns_seed;
-    randombytes_buf(&dns_seed, sizeof dns_seed);
-    dns_rng_ = std::make_unique<Rng>(dns_seed);
-    dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp, const boost::asio::ip::address& client,
-                                                   DnsServer::Reply reply) { answer_dns(q, over_tcp, client, std::move(reply)); });
-    std::vector<boost::asio::ip::udp::endpoint> listening, upstreams;
-    for (const auto& address : options_.dns_listen)
-      if (auto hp = parse_host_port(address)) listening.emplace_back(hp->ip, hp->port);
-    bool none = options_.dns_upstream.size() == 1 && options_.dns_upstream[0] == "none";
-    if (!none && !options_.dns_upstream.empty()) {
-      for (const auto& u : options_.dns_upstream) {
-        auto hp = parse_host_port(u.find(':') == std::string::npos ? u + ":53" : u);
-        if (!hp || !hp->ip.is_v4()) throw AgentError("--dns-upstream " + u + " is not an IPv4 IP[:PORT] (or none)");
-        upstreams.emplace_back(hp->ip, hp->port);
-      }
-    } else if (!none) {
-      std::ifstream in(options_.resolv_conf);
-      std::stringstream text;
-      text << in.rdbuf();
-      upstreams = DnsForwarder::from_resolv_conf(text.str(), listening);
-    }
-    forwarder_ = std::make_unique<DnsForwarder>(io_, upstreams);
-    spdlog::info("DNS: {} upstream resolver(s) for outside names{}", upstreams.size(),
-                 upstreams.empty() ? " (outside names are refused)" : "");
-    for (const auto& address : options_.dns_listen) {
-      try {
-        dns_->listen(address);
-      } catch (const std::exception& e) {
-        throw AgentError(e.what());
-      }
-      spdlog::info("DNS on {} (UDP and TCP)", address);
-    }
-  }
+  start_mesh();
+  start_dns();
   try {
     api_ = std::make_unique<LocalApi>(io_, options_.data_dir / "api.sock",
                                       [this](const ApiRequest& r) { return handle(r); });
@@ -203,6 +178,7 @@ void Agent::start() {
   membership_ = std::make_unique<gossip::Membership>(replica_->id(), cluster_.name, advertise_, incarnation, config,
                                                      seed, *replica_);
   write_machine_record();
+  write_wireguard_endpoint();
   uint64_t now = now_ms();
   gossip::Effects fx;
   membership_->join(seeds_, now, fx);
@@ -385,6 +361,7 @@ void Agent::after_event() {
     persisted_exchange_ = exchange;
   }
   check_join(now);
+  reconcile_mesh(now);
   arm_timer();
 }
 
@@ -404,6 +381,11 @@ void Agent::arm_timer() {
   uint64_t next = membership_->next_wakeup();
   if (join_deadline_ && !membership_->joined()) next = std::min(next, join_deadline_);
   next = std::min(next, next_settle_);
+  if (mesh_) {
+    // Drift repair once peers are managed; a retry of host networking after an error.
+    if (membership_->joined() && mesh_->subnet() && next_mesh_check_ > now) next = std::min(next, next_mesh_check_);
+    if (next_host_try_ > now) next = std::min(next, next_host_try_);
+  }
   auto delay = std::chrono::milliseconds(next > now ? next - now : 0);
   timer_.expires_after(delay);
   timer_.async_wait([this](boost::system::error_code ec) {

@@ -15,12 +15,14 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <set>
 #include <vector>
 
 #include "agent/cluster_info.hpp"
 #include "agent/dns_forwarder.hpp"
 #include "agent/dns_server.hpp"
 #include "agent/local_api.hpp"
+#include "agent/mesh_network.hpp"
 #include "crdt/replica.hpp"
 #include "crdt/subnet.hpp"
 #include "dns/answer_cache.hpp"
@@ -44,7 +46,7 @@ struct AgentOptions {
   std::string advertise;           // default: the bind address (must then be specific)
   std::string token;               // for a fresh data dir
   std::vector<std::string> join;   // seeds, in addition to the token's
-  std::string wg_backend = "none";
+  MeshOptions mesh;  // mesh.backend "none": gossip and DNS only, no host networking
   std::vector<std::string> dns_listen;
   // Upstream resolvers for outside names: IP[:PORT] each; empty: /etc/resolv.conf's; "none":
   // refuse outside names.
@@ -98,6 +100,12 @@ class Agent {
   std::optional<std::string> subnet_text(const crdt::OwnerId& owner) const;
   void answer_dns(std::span<const uint8_t> query, bool tcp, const boost::asio::ip::address& client, DnsServer::Reply reply);
   const dns::ZoneView& dns_view();
+  void start_dns();
+  void start_mesh();
+  void write_wireguard_endpoint();
+  void reconcile_mesh(uint64_t now);
+  std::set<crdt::OwnerId> live_members() const;
+  std::string peers_json();
 
   boost::asio::io_context& io_;
   AgentOptions options_;
@@ -129,6 +137,12 @@ class Agent {
   bool exiting_ = false;
   size_t banned_ = 0;
   DropCounters drops_;
+  std::unique_ptr<MeshNetwork> mesh_;
+  std::array<uint64_t, 4> mesh_key_{};  // the wanted peer set's inputs at the last reconcile
+  uint64_t next_mesh_check_ = 0;        // drift repair and retries after device errors
+  uint64_t next_host_try_ = 0;          // retry of host networking after an error
+  bool cleanup_requested_ = false;      // leave --cleanup
+  std::string mesh_dns_address_;        // the .1:53 the DNS server listens on, once it does
   std::unique_ptr<DnsServer> dns_;
   std::unique_ptr<DnsForwarder> forwarder_;
   dns::AnswerCache dns_cache_;  // valid for the current dns_view_

@@ -134,6 +134,14 @@ std::string Agent::metrics_text() const {
     line("weft_dns_tcp_connections_total", "", d.tcp_connections);
     line("weft_dns_tcp_refused_total", "", d.tcp_refused);
   }
+  if (mesh_) {
+    const auto& m = mesh_->counters();
+    line("weft_wg_reconciles_total", "", m.reconciles);
+    line("weft_wg_peer_updates_total", "", m.peer_updates);
+    line("weft_wg_drift_repairs_total", "", m.drift_repairs);
+    line("weft_wg_device_errors_total", "", m.device_errors);
+    line("weft_wg_host_configured", "", mesh_->subnet() ? 1 : 0);
+  }
   return out;
 }
 
@@ -141,7 +149,16 @@ ApiResponse Agent::handle(const ApiRequest& req) {
   if (req.method == "GET" && req.path == "/v1/status") return ApiResponse{200, "application/json", status_json()};
   if (req.method == "GET" && req.path == "/v1/members") return ApiResponse{200, "application/json", members_json()};
   if (req.method == "GET" && req.path == "/metrics") return ApiResponse{200, "text/plain; version=0.0.4", metrics_text()};
+  if (req.method == "GET" && req.path == "/v1/peers") {
+    if (!mesh_) return error(409, "this agent runs without WireGuard (--wg-backend none): no peers");
+    try {
+      return ApiResponse{200, "application/json", peers_json()};
+    } catch (const wg::DeviceError& e) {
+      return error(503, e.what());
+    }
+  }
   if (req.method == "POST" && req.path == "/v1/leave") {
+    cleanup_requested_ = req.query.count("cleanup") && req.query.at("cleanup") == "1";
     gossip::Effects fx;
     membership_->leave(now_ms(), fx);
     run_effects(fx);

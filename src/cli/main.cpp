@@ -127,6 +127,18 @@ void print_members(const json& members) {
                 static_cast<unsigned long long>(m["incarnation"].get<uint64_t>()));
 }
 
+void print_peers(const json& peers) {
+  std::printf("%-16s %-44s %-22s %-7s %-10s %12s %12s\n", "MACHINE", "PUBLIC KEY", "ENDPOINT", "PATH", "HANDSHAKE", "RX", "TX");
+  for (const auto& p : peers) {
+    std::string hs = p["latest_handshake_age_s"].is_null() ? "never" : std::to_string(p["latest_handshake_age_s"].get<uint64_t>()) + "s ago";
+    std::printf("%-16s %-44s %-22s %-7s %-10s %12llu %12llu%s\n",
+                p["machine"].is_null() ? "?" : p["machine"].get<std::string>().c_str(), p["public_key"].get<std::string>().c_str(),
+                p["endpoint"].is_null() ? "-" : p["endpoint"].get<std::string>().c_str(), p["path"].get<std::string>().c_str(),
+                hs.c_str(), static_cast<unsigned long long>(p["rx_bytes"].get<uint64_t>()),
+                static_cast<unsigned long long>(p["tx_bytes"].get<uint64_t>()), p["wanted"].get<bool>() ? "" : "  (not wanted: removing)");
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -160,9 +172,20 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--advertise", ao.advertise, "control address others reach this machine at");
   agent_cmd->add_option("--token", ao.token, "join token (for a fresh data dir)");
   agent_cmd->add_option("--join", ao.join, "seed address IP:PORT (repeatable)")->delimiter(',');
-  agent_cmd->add_option("--wg-backend", ao.wg_backend, "kernel, userspace or none")
+  agent_cmd->add_option("--wg-backend", ao.mesh.backend, "kernel, userspace (wireguard-go) or none (no host networking)")
       ->check(CLI::IsMember({"kernel", "userspace", "none"}))
       ->capture_default_str();
+  agent_cmd->add_option("--wg-interface", ao.mesh.interface_name, "WireGuard interface name")->capture_default_str();
+  agent_cmd->add_option("--wg-port", ao.mesh.listen_port, "WireGuard UDP listen port")->capture_default_str();
+  agent_cmd->add_option("--wg-mtu", ao.mesh.mtu, "WireGuard interface MTU")->check(CLI::Range(1280, 9000))->capture_default_str();
+  agent_cmd->add_option("--bridge", ao.mesh.bridge, "bridge for this machine's containers")->capture_default_str();
+  agent_cmd->add_option("--wireguard-go", ao.mesh.wireguard_go,
+                        "userspace backend: wireguard-go program to start (none: use a daemon that already runs)")
+      ->capture_default_str();
+  agent_cmd->add_option("--wg-socket-dir", ao.mesh.socket_dir, "userspace backend: UAPI socket directory")->capture_default_str();
+  agent_cmd->add_flag("--cleanup-on-exit", ao.mesh.cleanup_on_exit,
+                      "a clean stop removes the interface, bridge, routes and firewall rules (as leave --cleanup)");
+  agent_cmd->add_flag("!--no-mesh-dns", ao.mesh.mesh_dns, "do not answer DNS on the machine's .1 address");
   agent_cmd->add_option("--dns-listen", ao.dns_listen, "extra DNS listen address IP:PORT")->delimiter(',');
   agent_cmd->add_option("--dns-upstream", ao.dns_upstream,
                         "resolvers for names outside the mesh, IPv4[:PORT] (default: /etc/resolv.conf's; none: refuse them)")
@@ -177,6 +200,10 @@ int main(int argc, char** argv) {
   common(members, true);
   auto* leave = app.add_subcommand("leave", "leave the cluster gracefully and stop the agent");
   common(leave, false);
+  bool leave_cleanup = false;
+  leave->add_flag("--cleanup", leave_cleanup, "also remove the interface, bridge, routes and firewall rules");
+  auto* peers = app.add_subcommand("peers", "WireGuard peers: endpoint, path, handshake, traffic");
+  common(peers, true);
 
   auto* service = app.add_subcommand("service", "service records");
   service->require_subcommand(1);
@@ -220,7 +247,7 @@ int main(int argc, char** argv) {
   auto* key_ls = key->add_subcommand("ls", "installed keys (ids only)");
   common(key_ls, true);
 
-  std::vector<CLI::App*> commands{init, token, agent_cmd, status, members, leave, svc_add, svc_rm, svc_ls, machine_rm, key_ls};
+  std::vector<CLI::App*> commands{init, token, agent_cmd, status, members, peers, leave, svc_add, svc_rm, svc_ls, machine_rm, key_ls};
   for (const auto& [op, sub] : key_ops) commands.push_back(sub);
   for (CLI::App* sub : commands) cli::add_env_names(*sub);
   CLI11_PARSE(app, argc, argv);
@@ -260,8 +287,15 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (leave->parsed()) {
-      api(data_dir, "POST", "/v1/leave");
-      std::cout << "left the cluster; the agent is stopping\n";
+      api(data_dir, "POST", leave_cleanup ? "/v1/leave?cleanup=1" : "/v1/leave");
+      std::cout << "left the cluster; the agent is stopping" << (leave_cleanup ? " and removing its host networking" : "")
+                << "\n";
+      return 0;
+    }
+    if (peers->parsed()) {
+      auto p = api(data_dir, "GET", "/v1/peers");
+      if (as_json) std::cout << p.dump(2) << "\n";
+      else print_peers(p);
       return 0;
     }
     if (svc_add->parsed()) {

@@ -73,6 +73,18 @@ int main(int argc, char** argv) {
       }
     return 0;
   }
+  if (target == "uapi_reply_fuzz") {
+    // The recorded wireguard-go reply (tests/unit/data), and short ones around it.
+    std::ifstream in(std::string(WEFT_TEST_DATA) + "/wireguard_go_get_reply.txt", std::ios::binary);
+    std::string recorded((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    int n = 0;
+    for (const std::string& s : {recorded, std::string("errno=0\n\n"), std::string("errno=-22\n\n"),
+                                 std::string("listen_port=51820\nfwmark=1\nerrno=0\n\n")}) {
+      std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
+      f << s;
+    }
+    return 0;
+  }
   if (target == "gossip_frame_fuzz") {
     gossip_seeds(dir, key, r);
     return 0;

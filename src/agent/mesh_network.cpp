@@ -1,0 +1,97 @@
+#include "agent/mesh_network.hpp"
+
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+
+#include "wg/firewall.hpp"
+#include "wg/uapi_device.hpp"
+
+namespace weft::agent {
+
+MeshNetwork::MeshNetwork(MeshOptions options, Ipv4Net network, uint16_t control_port,
+                         const std::array<uint8_t, 32>& private_key, const std::filesystem::path& data_dir)
+    : options_(std::move(options)), network_(network), control_port_(control_port), private_key_(private_key) {
+  host_ = std::make_unique<wg::HostNetwork>(wg::HostNetworkConfig{options_.interface_name, options_.bridge, options_.mtu, network_});
+  if (options_.backend == "userspace") {
+    auto device = std::make_unique<wg::UapiDevice>(options_.interface_name, options_.socket_dir);
+    if (options_.wireguard_go != "none" && !device->reachable()) {
+      daemon_ = std::make_unique<wg::WireguardGo>(options_.wireguard_go, options_.interface_name, device->socket_path(),
+                                                  data_dir / "wireguard-go.log", std::chrono::seconds(10));
+      spdlog::info("wireguard-go started for {} (pid {})", options_.interface_name, daemon_->pid());
+    } else if (!device->reachable()) {
+      throw wg::DeviceError("no userspace WireGuard daemon answers on " + device->socket_path().string() +
+                            " (--wireguard-go none expects one to run already)");
+    } else {
+      spdlog::info("using the WireGuard daemon already on {}", device->socket_path().string());
+    }
+    device_ = std::move(device);
+  } else if (options_.backend == "kernel") {
+    throw wg::DeviceError(
+        "--wg-backend kernel is not built yet (generic netlink); use --wg-backend userspace (wireguard-go)");
+  } else {
+    throw wg::DeviceError("unknown WireGuard backend " + options_.backend);
+  }
+  set_identity();
+}
+
+MeshNetwork::~MeshNetwork() { sodium_memzero(private_key_.data(), private_key_.size()); }
+
+// Key and port before any peer: a handshake that arrives earlier is dropped and retried only
+// after 5 s.
+void MeshNetwork::set_identity() {
+  wg::DeviceUpdate u;
+  u.private_key = private_key_;
+  u.listen_port = options_.listen_port;
+  device_->set(u);
+}
+
+std::optional<std::string> MeshNetwork::configure(const Ipv4Net& subnet) {
+  auto before = host_->configure(subnet);
+  wg::apply_firewall(wg::FirewallConfig{options_.interface_name, options_.bridge, network_, subnet,
+                                        options_.listen_port, control_port_},
+                     options_.iptables);
+  subnet_ = subnet;
+  spdlog::info("host networking: {} {}/32 mtu {}, bridge {} {}/{}, route {}", options_.interface_name,
+               Ipv4{subnet.base.value + 1}.to_string(), options_.mtu, options_.bridge,
+               Ipv4{subnet.base.value + 1}.to_string(), subnet.prefix, network_.to_string());
+  return before;
+}
+
+void MeshNetwork::reconcile(const wg::PeerSet& wanted, bool wanted_changed) {
+  try {
+    wg::DeviceStatus status = device_->get();
+    bool key_ok = status.private_key && sodium_memcmp(status.private_key->data(), private_key_.data(), 32) == 0;
+    if (!key_ok || status.listen_port != options_.listen_port) {
+      spdlog::warn("WireGuard device {}: private key or listen port changed behind our back; restoring",
+                   options_.interface_name);
+      set_identity();
+      ++counters_.drift_repairs;
+    }
+    ++counters_.reconciles;
+    wg::DeviceUpdate update = reconciler_.plan(wanted, status);
+    if (update.empty()) return;
+    if (!wanted_changed) {
+      ++counters_.drift_repairs;
+      spdlog::warn("WireGuard device {}: {} peer(s) drifted from the cluster state; repairing",
+                   options_.interface_name, update.peers.size());
+    }
+    device_->set(update);
+    counters_.peer_updates += update.peers.size();
+  } catch (const wg::DeviceError& e) {
+    ++counters_.device_errors;
+    reconciler_.forget();
+    last_error_ = e.what();
+    throw;
+  }
+}
+
+wg::DeviceStatus MeshNetwork::status() { return device_->get(); }
+
+void MeshNetwork::remove_all(const std::optional<std::string>& ip_forward_before) {
+  wg::remove_firewall(options_.iptables);
+  if (daemon_) daemon_->stop();  // wireguard-go takes its interface with it
+  host_->remove(options_.backend == "kernel", ip_forward_before);
+  subnet_.reset();
+}
+
+}  // namespace weft::agent

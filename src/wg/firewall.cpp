@@ -1,0 +1,114 @@
+#include "wg/firewall.hpp"
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstring>
+
+#include "wg/device.hpp"
+
+namespace weft::wg {
+
+std::vector<FirewallRule> firewall_rules(const FirewallConfig& c) {
+  const std::string wg = c.wg_interface, br = c.bridge, net = c.network.to_string(), sub = c.subnet.to_string();
+  const std::string wport = std::to_string(c.wireguard_port), cport = std::to_string(c.control_port);
+  return {
+      {"filter", "WEFT-INPUT", {"-p", "udp", "--dport", wport, "-j", "ACCEPT"}},
+      {"filter", "WEFT-INPUT", {"-p", "udp", "--dport", cport, "-j", "ACCEPT"}},
+      {"filter", "WEFT-INPUT", {"-p", "tcp", "--dport", cport, "-j", "ACCEPT"}},
+      {"filter", "WEFT-INPUT", {"-i", wg, "-p", "udp", "--dport", "53", "-j", "ACCEPT"}},
+      {"filter", "WEFT-INPUT", {"-i", wg, "-p", "tcp", "--dport", "53", "-j", "ACCEPT"}},
+      {"filter", "WEFT-INPUT", {"-i", br, "-p", "udp", "--dport", "53", "-j", "ACCEPT"}},
+      {"filter", "WEFT-INPUT", {"-i", br, "-p", "tcp", "--dport", "53", "-j", "ACCEPT"}},
+      {"filter", "WEFT-FORWARD", {"-i", wg, "-o", br, "-j", "ACCEPT"}},
+      {"filter", "WEFT-FORWARD", {"-i", br, "-o", wg, "-j", "ACCEPT"}},
+      {"filter", "WEFT-FORWARD", {"-i", br, "-o", br, "-j", "ACCEPT"}},
+      {"filter", "WEFT-FORWARD", {"-i", br, "-s", sub, "-j", "ACCEPT"}},
+      {"filter", "WEFT-FORWARD", {"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+      {"nat", "WEFT-POSTROUTING", {"-s", sub, "-d", net, "-j", "RETURN"}},
+      {"nat", "WEFT-POSTROUTING", {"-s", sub, "!", "-o", wg, "-j", "MASQUERADE"}},
+  };
+}
+
+namespace {
+
+// Runs iptables without a shell; returns its exit status and (for errors) its stderr.
+int run(const std::string& program, const std::vector<std::string>& args, std::string* output) {
+  std::vector<std::string> argv_text{program, "-w", "5"};
+  argv_text.insert(argv_text.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& a : argv_text) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int pipefd[2];
+  if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
+  posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
+  pid_t pid = -1;
+  int err = posix_spawnp(&pid, program.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  ::close(pipefd[1]);
+  std::string out;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(pipefd[0], buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+    if (n > 0 && out.size() < 4096) out.append(buf, static_cast<size_t>(n));
+  ::close(pipefd[0]);
+  if (err != 0) {
+    if (output) *output = program + ": " + std::strerror(err);
+    return -1;
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  if (output) *output = out;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string joined(const std::vector<std::string>& args) {
+  std::string s;
+  for (const auto& a : args) s += (s.empty() ? "" : " ") + a;
+  return s;
+}
+
+void must(const std::string& iptables, const std::vector<std::string>& args) {
+  std::string out;
+  if (run(iptables, args, &out) != 0) throw DeviceError("iptables " + joined(args) + " failed: " + out);
+}
+
+}  // namespace
+
+void apply_firewall(const FirewallConfig& config, const std::string& iptables) {
+  for (const auto& [table, parent, chain] : kOwnChains) {
+    if (run(iptables, {"-t", table, "-n", "-L", chain}, nullptr) != 0) must(iptables, {"-t", table, "-N", chain});
+    must(iptables, {"-t", table, "-F", chain});
+  }
+  for (const auto& rule : firewall_rules(config)) {
+    std::vector<std::string> args{"-t", rule.table, "-A", rule.chain};
+    args.insert(args.end(), rule.match.begin(), rule.match.end());
+    must(iptables, args);
+  }
+  for (const auto& [table, parent, chain] : kOwnChains)
+    if (run(iptables, {"-t", table, "-C", parent, "-j", chain}, nullptr) != 0)
+      must(iptables, {"-t", table, "-I", parent, "1", "-j", chain});
+}
+
+void remove_firewall(const std::string& iptables) {
+  for (const auto& [table, parent, chain] : kOwnChains) {
+    // Delete every jump (a crashed older run may have left more than one), then the chain.
+    for (int i = 0; i < 16 && run(iptables, {"-t", table, "-D", parent, "-j", chain}, nullptr) == 0; ++i) {
+    }
+    if (run(iptables, {"-t", table, "-n", "-L", chain}, nullptr) == 0) {
+      must(iptables, {"-t", table, "-F", chain});
+      must(iptables, {"-t", table, "-X", chain});
+    }
+  }
+}
+
+}  // namespace weft::wg

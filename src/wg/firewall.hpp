@@ -1,0 +1,45 @@
+// Forwarding and NAT rules of the mesh, in chains of our own (WEFT-INPUT, WEFT-FORWARD in the
+// filter table, WEFT-POSTROUTING in nat) jumped to from the built-in chains, so they are
+// rebuilt idempotently and removed without touching anyone else's rules:
+//   - accept the WireGuard port (UDP), the control port (UDP+TCP) and DNS on the mesh interfaces;
+//   - forward between the WireGuard interface and the bridge, and from the bridge outwards;
+//   - masquerade only what leaves the mesh: traffic from the machine's /24 to anywhere outside
+//     the cluster network. Mesh-to-mesh traffic keeps its real source address.
+// The rule text is built purely (firewall_rules) and applied with iptables -w.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "base/ipv4.hpp"
+
+namespace weft::wg {
+
+struct FirewallConfig {
+  std::string wg_interface = "weft";
+  std::string bridge = "weft-br";
+  Ipv4Net network;
+  Ipv4Net subnet;
+  uint16_t wireguard_port = 51820;
+  uint16_t control_port = 51821;
+};
+
+struct FirewallRule {
+  std::string table;  // "filter" or "nat"
+  std::string chain;  // one of ours
+  std::vector<std::string> match;  // iptables arguments after -A CHAIN
+};
+
+inline constexpr const char* kOwnChains[][3] = {
+    {"filter", "INPUT", "WEFT-INPUT"}, {"filter", "FORWARD", "WEFT-FORWARD"}, {"nat", "POSTROUTING", "WEFT-POSTROUTING"}};
+
+std::vector<FirewallRule> firewall_rules(const FirewallConfig& config);
+
+// Applies the rules with `iptables` (flush our chains, refill, ensure one jump each). Throws
+// DeviceError with iptables' message.
+void apply_firewall(const FirewallConfig& config, const std::string& iptables = "iptables");
+// Removes our jumps and chains; absent ones are fine.
+void remove_firewall(const std::string& iptables = "iptables");
+
+}  // namespace weft::wg

@@ -1,0 +1,67 @@
+# Shared helpers of the e2e tests: network namespaces the test creates (and removes), agents it
+# starts (and kills, by PID), and waiting on conditions with deadlines (never a bare sleep).
+# Every test sources this, then calls e2e_init NAME. Needs root; fails loudly otherwise.
+set -euo pipefail
+
+e2e_fail() { echo "E2E FAIL: $*" >&3; exit 1; }  # fd 3: the test's stderr, even inside wait_for
+e2e_log() { echo "[$(date +%H:%M:%S)] $*"; }
+
+e2e_init() {  # NAME
+  [ "$(id -u)" -eq 0 ] || e2e_fail "e2e tests need root (network namespaces, WireGuard)"
+  E2E_NAME=$1
+  exec 3>&2
+  E2E_TAG="w$$"  # unique per run: namespaces of parallel tests never collide
+  E2E_DIR=$(mktemp -d "/tmp/weft-e2e-$1.XXXXXX")
+  E2E_NSS=()
+  E2E_PIDS=()
+  mkdir -p /run/wireguard  # mount point for each host's private tmpfs
+  trap e2e_cleanup EXIT
+}
+
+e2e_cleanup() {
+  local status=$?
+  set +e
+  for pid in "${E2E_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+  for pid in "${E2E_PIDS[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+    kill -KILL "$pid" 2>/dev/null
+  done
+  for ns in "${E2E_NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  if [ $status -ne 0 ]; then
+    echo "--- logs of the failed run ($E2E_DIR)"
+    for f in "$E2E_DIR"/*.log "$E2E_DIR"/*/wireguard-go.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
+  fi
+  rm -rf "$E2E_DIR"
+  exit $status
+}
+
+e2e_ns() {  # NAME: creates a namespace, registered for removal
+  ip netns add "$1"
+  E2E_NSS+=("$1")
+  ip -n "$1" link set lo up
+}
+
+# A LAN: a switch namespace with a bridge; hosts plug in with a veth.
+e2e_switch() {  # NS
+  e2e_ns "$1"
+  ip -n "$1" link add br0 type bridge
+  ip -n "$1" link set br0 up
+}
+e2e_plug() {  # SWITCH HOST IFNAME ADDR/PREFIX
+  local port="p$((${#E2E_NSS[@]}))"
+  ip link add "$3" netns "$2" type veth peer name "$port" netns "$1"
+  ip -n "$1" link set "$port" master br0 up
+  ip -n "$2" addr add "$4" dev "$3"
+  ip -n "$2" link set "$3" up
+}
+
+# wait_for DEADLINE_S DESCRIPTION COMMAND...: polls COMMAND until it succeeds; fails with the
+# description when the deadline passes.
+wait_for() {
+  local deadline=$(( $(date +%s) + $1 )) what=$2
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || e2e_fail "timed out waiting for: $what"
+    sleep 0.2
+  done
+}
