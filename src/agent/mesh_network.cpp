@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "wg/firewall.hpp"
+#include "wg/netlink_device.hpp"
 #include "wg/uapi_device.hpp"
 
 namespace weft::agent {
@@ -26,8 +27,9 @@ MeshNetwork::MeshNetwork(MeshOptions options, Ipv4Net network, uint16_t control_
     }
     device_ = std::move(device);
   } else if (options_.backend == "kernel") {
-    throw wg::DeviceError(
-        "--wg-backend kernel is not built yet (generic netlink); use --wg-backend userspace (wireguard-go)");
+    auto device = std::make_unique<wg::NetlinkDevice>(options_.interface_name);  // fails first without the module
+    host_->create_wireguard_link();
+    device_ = std::move(device);
   } else {
     throw wg::DeviceError("unknown WireGuard backend " + options_.backend);
   }

@@ -4,7 +4,7 @@
 //
 //   uapi_device.cpp    userspace WireGuard (wireguard-go, boringtun): the UAPI text protocol on
 //                      /run/wireguard/IFNAME.sock
-//   (kernel)           generic netlink family "wireguard": not built yet, see the issue notes
+//   netlink_device.cpp kernel WireGuard: generic netlink family "wireguard" (genl_message.cpp)
 //   "none"             no device: the agent runs gossip and DNS only
 #pragma once
 

@@ -10,6 +10,10 @@
 #include "gossip/codec.hpp"
 #include "gossip/seal.hpp"
 #include "dns/wire.hpp"
+#include "wg/genl_message.hpp"
+
+#include <netlink/genl/genl.h>
+#include <netlink/msg.h>
 
 using namespace weft;
 using namespace weft::crdt;
@@ -82,6 +86,27 @@ int main(int argc, char** argv) {
                                  std::string("listen_port=51820\nfwmark=1\nerrno=0\n\n")}) {
       std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
       f << s;
+    }
+    return 0;
+  }
+  if (target == "genl_reply_fuzz") {
+    // Set messages carry the same device/peer attribute layout as get replies.
+    weft::wg::DeviceUpdate u;
+    u.private_key = weft::wg::Key{};
+    u.listen_port = 51820;
+    for (int i = 0; i < 3; ++i) {
+      weft::wg::PeerUpdate p;
+      p.public_key.fill(static_cast<uint8_t>(i));
+      p.endpoint = i == 2 ? "[fd00::2]:51820" : "198.51.100.1:51820";
+      p.keepalive = 25;
+      p.allowed_ips = {"10.210." + std::to_string(i) + ".0/24", "fd00::/64"};
+      u.peers.push_back(p);
+    }
+    int n = 0;
+    for (auto& m : weft::wg::build_set_messages(1, "weft", u, 512)) {
+      auto* g = static_cast<genlmsghdr*>(nlmsg_data(nlmsg_hdr(m.get())));
+      std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
+      f.write(reinterpret_cast<const char*>(genlmsg_attrdata(g, 0)), genlmsg_attrlen(g, 0));
     }
     return 0;
   }
