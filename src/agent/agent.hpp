@@ -141,6 +141,8 @@ class Agent {
   std::array<uint64_t, 4> mesh_key_{};  // the wanted peer set's inputs at the last reconcile
   uint64_t next_mesh_check_ = 0;        // drift repair and retries after device errors
   uint64_t next_host_try_ = 0;          // retry of host networking after an error
+  uint64_t mesh_held_ = 0;              // reconciles held back: no complete sync in this run yet
+  std::array<uint64_t, 4> held_key_{};
   bool cleanup_requested_ = false;      // leave --cleanup
   std::string mesh_dns_address_;        // the .1:53 the DNS server listens on, once it does
   std::unique_ptr<DnsServer> dns_;

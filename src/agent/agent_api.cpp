@@ -111,6 +111,7 @@ std::string Agent::metrics_text() const {
   line("weft_local_health", "", membership_->health());
   out += "# TYPE weft_records gauge\n";
   line("weft_records", "", replica_->state().size());
+  line("weft_seed_connect_failures_total", "", seed_connect_failures_);
   line("weft_last_checks_total", "", c.last_checks);
   line("weft_last_checks_answered_total", "", c.last_checks_answered);
   if (dns_) {
@@ -137,6 +138,7 @@ std::string Agent::metrics_text() const {
   if (mesh_) {
     const auto& m = mesh_->counters();
     line("weft_wg_reconciles_total", "", m.reconciles);
+    line("weft_wg_reconciles_held_total", "", mesh_held_);
     line("weft_wg_peer_updates_total", "", m.peer_updates);
     line("weft_wg_drift_repairs_total", "", m.drift_repairs);
     line("weft_wg_device_errors_total", "", m.device_errors);

@@ -91,11 +91,15 @@ void Agent::reconcile_mesh(uint64_t now) {
   }
   // Never from a partial view: peers are applied only once this run has completed a sync. And
   // only with the interface up: a keepalive sent at once then starts the first handshake.
-  if (!membership_->joined() || !mesh_->subnet()) return;
   const auto& state = replica_->state();
   std::array<uint64_t, 4> key{state.kind_version(crdt::Kind::machine), state.kind_version(crdt::Kind::subnet_claim),
                               state.kind_version(crdt::Kind::endpoint_candidates), member_changes_};
   bool changed = key != mesh_key_;
+  if (!membership_->joined() || !mesh_->subnet()) {
+    if (mesh_->subnet() && key != held_key_) ++mesh_held_;  // counted once per change of the view
+    held_key_ = key;
+    return;
+  }
   if (!changed && now < next_mesh_check_) return;
   mesh_key_ = key;
   next_mesh_check_ = now + 10'000;  // drift repair: someone may edit the device by hand

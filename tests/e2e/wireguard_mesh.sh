@@ -11,7 +11,9 @@
 #   - DNS on a machine's .1 answers another machine's name through the tunnel;
 #   - kill -9 of h1's agent and a restart: the mesh is whole again, nothing duplicated;
 #   - h2 stopped for good: the others drop its peer only once it is declared dead;
-#   - weft leave --cleanup removes the interface, bridge, route and firewall chains.
+#   - a container's traffic to a host outside the mesh is masqueraded (and only that traffic);
+#   - weft leave --cleanup, and a clean stop with --cleanup-on-exit, remove the interface,
+#     bridge, route and firewall chains.
 source "$(dirname "$0")/lib.sh"
 WEFT=$(realpath "$1")
 e2e_init wireguard-mesh
@@ -25,6 +27,9 @@ for i in 0 1 2; do
   e2e_ns "${H[$i]}"
   e2e_plug "$SW" "${H[$i]}" eth0 "${IP[$i]}/24"
 done
+OUT=${E2E_TAG}out  # a host on the LAN that is not in the mesh ("the internet")
+e2e_ns "$OUT"
+e2e_plug "$SW" "$OUT" eth0 198.51.100.50/24
 
 start_agent() {  # I [extra args]
   local i=$1
@@ -91,6 +96,15 @@ counted() { ip netns exec "$C1" iptables -nvxL INPUT | awk -v s="$1" '$8==s {n+=
 [ "$(counted "${NET[2]}.2")" -ge 1 ] || e2e_fail "the container on m1 never saw the m2 container's real address ${NET[2]}.2"
 e2e_log "containers reached, real source addresses seen (no NAT)"
 
+# Leaving the mesh: the container on m1 reaches the outside host as m1's LAN address.
+ip netns exec "$OUT" iptables -A INPUT -p icmp --icmp-type echo-request -s "${IP[1]}" -j ACCEPT
+ip netns exec "$OUT" iptables -A INPUT -p icmp --icmp-type echo-request -s "${NET[1]}.2" -j ACCEPT
+wait_for 30 "the container on m1 reaches a host outside the mesh" ping_ok "$C1" 198.51.100.50
+seen_out() { ip netns exec "$OUT" iptables -nvxL INPUT | awk -v s="$1" '$8==s {n+=$1} END {print n+0}'; }
+[ "$(seen_out "${IP[1]}")" -ge 1 ] || e2e_fail "outside traffic of the container was not masqueraded to ${IP[1]}"
+[ "$(seen_out "${NET[1]}.2")" -eq 0 ] || e2e_fail "the outside host saw the container's mesh address"
+e2e_log "outside-bound container traffic masqueraded to m1's address"
+
 # wg show: two peers each, the right allowed IPs, a handshake in the last 3 minutes.
 check_wg() {  # I
   local i=$1 dump now peers
@@ -135,7 +149,7 @@ kill -KILL "${AGENT[1]}"
 wait "${AGENT[1]}" 2>/dev/null || true
 gone() { ! kill -0 "$1"; }
 wait_for 10 "m1's wireguard-go ($wgpid) exits with its agent" gone "$wgpid"
-start_agent 1
+start_agent 1 --cleanup-on-exit
 all_pairs
 for i in 0 1 2; do wait_for 60 "m$i sees 3 live members after the restart" all_alive "$i"; done
 [ "$(subnet_of 1)" = "${NET[1]}" ] || e2e_fail "m1 changed its subnet on restart: $(subnet_of 1)"
@@ -173,4 +187,10 @@ ip -n "${H[0]}" route | grep -q '10\.210\.' && e2e_fail "a 10.210 route is left 
 ip netns exec "${H[0]}" iptables -S | grep -q WEFT && e2e_fail "filter rules left on m0: $(ip netns exec "${H[0]}" iptables -S)"
 ip netns exec "${H[0]}" iptables -t nat -S | grep -q WEFT && e2e_fail "nat rules left on m0"
 [ "$(ip netns exec "${H[0]}" cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || e2e_fail "ip_forward left on on m0"
+e2e_log "clean stop of m1 (started with --cleanup-on-exit)"
+kill -TERM "${AGENT[1]}"
+wait "${AGENT[1]}" || e2e_fail "m1's agent exited with an error on SIGTERM"
+ip -n "${H[1]}" link show weft-br >/dev/null 2>&1 && e2e_fail "bridge weft-br still exists on m1 after a clean stop"
+ip netns exec "${H[1]}" iptables -S | grep -q WEFT && e2e_fail "filter rules left on m1 after a clean stop"
+ip netns exec "${H[1]}" iptables -t nat -S | grep -q WEFT && e2e_fail "nat rules left on m1 after a clean stop"
 e2e_log "PASS"
