@@ -148,8 +148,12 @@ void Agent::start_dns() {
   dns_rng_ = std::make_unique<Rng>(dns_seed);
   dns_ = std::make_unique<DnsServer>(io_, [this](std::span<const uint8_t> q, bool over_tcp, const boost::asio::ip::address& client,
                                                  DnsServer::Reply reply) { answer_dns(q, over_tcp, client, std::move(reply)); });
+  // With a mesh and no --dns-listen, loopback port 53 too (best effort: another resolver may
+  // hold it), so the host itself can use the mesh's names.
+  bool loopback_default = options_.dns_listen.empty();
+  std::vector<std::string> addresses = loopback_default ? std::vector<std::string>{"127.0.0.1:53"} : options_.dns_listen;
   std::vector<boost::asio::ip::udp::endpoint> listening, upstreams;
-  for (const auto& address : options_.dns_listen)
+  for (const auto& address : addresses)
     if (auto hp = parse_host_port(address)) listening.emplace_back(hp->ip, hp->port);
   bool none = options_.dns_upstream.size() == 1 && options_.dns_upstream[0] == "none";
   if (!none && !options_.dns_upstream.empty()) {
@@ -171,11 +175,13 @@ void Agent::start_dns() {
   forwarder_ = std::make_unique<DnsForwarder>(io_, upstreams);
   spdlog::info("DNS: {} upstream resolver(s) for outside names{}", upstreams.size(),
                upstreams.empty() ? " (outside names are refused)" : "");
-  for (const auto& address : options_.dns_listen) {
+  for (const auto& address : addresses) {
     try {
       dns_->listen(address);
     } catch (const std::exception& e) {
-      throw AgentError(e.what());
+      if (!loopback_default) throw AgentError(e.what());
+      spdlog::warn("DNS not on {} ({}); the mesh address and --dns-listen still work", address, e.what());
+      continue;
     }
     spdlog::info("DNS on {} (UDP and TCP)", address);
   }

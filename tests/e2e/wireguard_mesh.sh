@@ -141,6 +141,9 @@ e2e_log "hand edits of the device repaired"
 answer=$(ip netns exec "${H[0]}" dig +short +time=2 +tries=3 "@${NET[1]}.1" m2.m.internal)
 [ "$answer" = "${NET[2]}.1" ] || e2e_fail "dig @${NET[1]}.1 m2.m.internal from m0 answered '$answer', want ${NET[2]}.1"
 e2e_log "DNS on m1's .1 answers m2.m.internal = $answer through the tunnel"
+answer=$(ip netns exec "${H[0]}" dig +short +time=2 +tries=3 @127.0.0.1 m1.m.internal)
+[ "$answer" = "${NET[1]}.1" ] || e2e_fail "dig @127.0.0.1 m1.m.internal on m0 answered '$answer', want ${NET[1]}.1"
+e2e_log "and on loopback by default"
 
 e2e_log "kill -9 of m1's agent, then a restart"
 wgpid=$(sed -n 's/.*wireguard-go started for weft (pid \([0-9]*\)).*/\1/p' "$E2E_DIR/agent1.log" | tail -n1)
