@@ -71,25 +71,25 @@ int HostNetwork::ifindex(const std::string& name) const {
 
 bool HostNetwork::link_exists(const std::string& name) const { return ifindex(name) > 0; }
 
-void HostNetwork::create_wireguard_link() {
-  if (link_exists(config_.wg_interface)) return;
+// Creates a link of `kind` unless one of that name exists; 0 or a negative libnl error.
+int HostNetwork::ensure_link(const std::string& name, const char* kind) {
+  if (link_exists(name)) return 0;
   Link link(rtnl_link_alloc());
-  rtnl_link_set_name(link.get(), config_.wg_interface.c_str());
-  int err = rtnl_link_set_type(link.get(), "wireguard");
+  rtnl_link_set_name(link.get(), name.c_str());
+  int err = rtnl_link_set_type(link.get(), kind);
   if (err >= 0) err = rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err < 0)
+  return err == -NLE_EXIST ? 0 : err;
+}
+
+void HostNetwork::create_wireguard_link() {
+  if (int err = ensure_link(config_.wg_interface, "wireguard"); err < 0)
     fail("cannot create WireGuard interface " + config_.wg_interface +
              " (kernel backend; is the wireguard module loaded? --wg-backend userspace runs wireguard-go instead)",
          err);
 }
 
 void HostNetwork::ensure_bridge() {
-  if (link_exists(config_.bridge)) return;
-  Link link(rtnl_link_alloc());
-  rtnl_link_set_name(link.get(), config_.bridge.c_str());
-  int err = rtnl_link_set_type(link.get(), "bridge");
-  if (err >= 0) err = rtnl_link_add(sock_, link.get(), NLM_F_CREATE | NLM_F_EXCL);
-  if (err < 0 && err != -NLE_EXIST) fail("cannot create bridge " + config_.bridge, err);
+  if (int err = ensure_link(config_.bridge, "bridge"); err < 0) fail("cannot create bridge " + config_.bridge, err);
 }
 
 void HostNetwork::set_up_and_mtu(const std::string& name, std::optional<uint32_t> mtu) {

@@ -47,6 +47,7 @@ class HostNetwork {
 
  private:
   int ifindex(const std::string& name) const;
+  int ensure_link(const std::string& name, const char* kind);
   void ensure_bridge();
   void set_up_and_mtu(const std::string& name, std::optional<uint32_t> mtu);
   void ensure_address(const std::string& link, const std::string& cidr);
