@@ -18,7 +18,7 @@
 namespace weft::agent {
 
 struct DnsCounters {
-  uint64_t udp_queries = 0, tcp_queries = 0, tcp_connections = 0, tcp_refused = 0, tcp_idle_closed = 0;
+  uint64_t udp_queries = 0, udp_oversized = 0, tcp_queries = 0, tcp_connections = 0, tcp_refused = 0, tcp_idle_closed = 0;
 };
 
 class DnsServer {
@@ -41,6 +41,8 @@ class DnsServer {
   struct Udp;
   struct Session;
   void receive(Udp& u);
+  bool drain(Udp& u);
+  void keep_draining(Udp& u);
   void accept(boost::asio::ip::tcp::acceptor& a);
   void read(std::shared_ptr<Session> s);
 

@@ -50,12 +50,13 @@ bool AnswerCache::key_of(std::span<const uint8_t> q, bool tcp, Key& key) {
     return false;
   }
   key.key.push_back(edns ? 'E' : '-');
-  key.key.append(std::to_string(limit));
+  key.key.push_back(static_cast<char>(limit >> 8));
+  key.key.push_back(static_cast<char>(limit & 0xff));
   return true;
 }
 
 bool AnswerCache::lookup(std::span<const uint8_t> q, bool tcp, Rng& rng, std::vector<uint8_t>& out) {
-  Key key;
+  Key& key = scratch_;  // reused: no allocation per query
   if (!key_of(q, tcp, key)) return false;
   auto it = entries_.find(key.key);
   if (it == entries_.end()) return false;
@@ -93,7 +94,9 @@ void AnswerCache::store(std::span<const uint8_t> q, bool tcp, const Response& r,
       if (encoded[e.answers_at + i * kARecordBytes] != 0xC0) return;
     e.shuffle = answers;
   }
-  if (entries_.size() >= kMaxEntries) entries_.clear();  // bounded: random names cannot grow it
+  // Bounded: random names cannot grow it; one arbitrary entry makes room, so a working set
+  // near the bound is not thrown away all at once.
+  if (entries_.size() >= kMaxEntries && !entries_.contains(key.key)) entries_.erase(entries_.begin());
   e.bytes = encoded;
   entries_[key.key] = std::move(e);
 }

@@ -17,7 +17,7 @@ namespace weft::dns {
 
 class AnswerCache {
  public:
-  static constexpr size_t kMaxEntries = 10'000;
+  static constexpr size_t kMaxEntries = 16'384;
 
   // The response for `query` if cached (into `out`); false when the query is not a plain one
   // (no compression in the question, at most an OPT without options) or not cached.
@@ -43,6 +43,7 @@ class AnswerCache {
   static bool key_of(std::span<const uint8_t> query, bool tcp, Key& key);
 
   std::unordered_map<std::string, Entry> entries_;
+  Key scratch_;
   uint64_t hits_ = 0;
 };
 

@@ -79,3 +79,18 @@ TEST(DnsCache, KeysSeparateTypeEdnsAndTransportAndSkipWhatCannotBeReplayed) {
   cache.clear();
   EXPECT_FALSE(cache.lookup(nx, false, rng, out));
 }
+
+TEST(DnsCache, StaysBoundedAndAFullCacheKeepsAlmostAllOfItsWorkingSet) {
+  auto v = view();
+  Rng rng(1);
+  AnswerCache cache;
+  size_t n = AnswerCache::kMaxEntries;
+  auto name = [](size_t i) { return *Name::parse_text("n" + std::to_string(i) + ".internal"); };
+  for (size_t i = 0; i < n + 50; ++i) slow(cache, encode_query(1, name(i), type::A, true, false), v, rng);
+  EXPECT_EQ(cache.size(), n);  // never above the bound
+  // One new name evicts one entry, not the whole cache: the names just cached still hit.
+  size_t hits = 0;
+  std::vector<uint8_t> out;
+  for (size_t i = 50; i < n + 50; ++i) hits += cache.lookup(encode_query(2, name(i), type::A, true, false), false, rng, out);
+  EXPECT_GE(hits, n - 50);
+}
