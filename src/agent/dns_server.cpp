@@ -17,7 +17,7 @@ using tcp = asio::ip::tcp;
 // one sendmmsg; answers given later (forwarded names) go out one by one. A query longer than a
 // slot (4 KiB: far above any real query) is dropped and counted.
 struct DnsServer::Udp {
-  static constexpr size_t kBatch = 32;
+  static constexpr size_t kBatch = 64;
   static constexpr size_t kSlot = 4096;
   static constexpr int kRoundsPerWakeup = 8;  // then yield to the rest of the agent
   explicit Udp(asio::io_context& io) : socket(io) {}
