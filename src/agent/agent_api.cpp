@@ -132,6 +132,7 @@ std::string Agent::metrics_text() const {
     line("weft_dns_forwarded_total", "result=\"tcp_retry\"", f.tcp_retries);
     line("weft_dns_forwarded_total", "result=\"over_limit\"", f.over_limit);
     line("weft_dns_forwarded_total", "result=\"stray\"", f.stray);
+    line("weft_dns_udp_oversized_total", "", d.udp_oversized);
     line("weft_dns_tcp_connections_total", "", d.tcp_connections);
     line("weft_dns_tcp_refused_total", "", d.tcp_refused);
   }

@@ -217,6 +217,47 @@ TEST_F(DnsAgent, NxdomainNodataRefusedFormerrNotimp) {
   EXPECT_EQ(dig_short(0, {"api.internal"}), std::set<std::string>{"10.210.200.2"});
 }
 
+TEST_F(DnsAgent, BurstsAreAnsweredInFullAndOversizedDatagramsAreDropped) {
+  service(0, {"add", "api", "10.210.200.2"});
+  ASSERT_TRUE(test::wait_until([&] { return !dig_short(0, {"api.internal"}).empty(); }, 10s));
+  uint16_t port = machines_[0].dns_port;
+  // 150 queries back to back from one socket (within the default receive buffer): the server reads them in batches and must answer
+  // every one (each with its own id).
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  int buf = 1 << 20;
+  setsockopt(s, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
+  timeval tv{2, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port);
+  std::set<uint16_t> asked, answered;
+  for (uint16_t id = 1; id <= 150; ++id) {
+    auto q = dns::encode_query(id, *dns::Name::parse_text(id % 3 ? "api.internal" : "nope.internal"), dns::type::A, true, false);
+    ASSERT_EQ(sendto(s, q.data(), q.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a), static_cast<ssize_t>(q.size()));
+    asked.insert(id);
+  }
+  std::vector<uint8_t> reply(65535);
+  while (answered.size() < asked.size()) {
+    ssize_t n = recv(s, reply.data(), reply.size(), 0);
+    if (n <= 0) break;  // 2 s without an answer: give up and report below
+    auto r = dns::peek_response(std::vector<uint8_t>(reply.begin(), reply.begin() + n));
+    ASSERT_TRUE(r);
+    answered.insert(r->id);
+  }
+  close(s);
+  EXPECT_EQ(answered.size(), asked.size());
+  EXPECT_EQ(answered, asked);
+  // A datagram larger than any query: dropped (no answer), and the server keeps serving.
+  auto big = dns::encode_query(9, *dns::Name::parse_text("api.internal"), dns::type::A, true, false);
+  big.resize(6000, 0);
+  EXPECT_TRUE(udp_exchange(port, big).empty());
+  EXPECT_EQ(dig_short(0, {"api.internal"}), std::set<std::string>{"10.210.200.2"});
+  auto metrics = test::run({"/usr/bin/curl", "-s", "--unix-socket", machines_[0].dir + "/api.sock", "http://weft/metrics"}, 10s).output;
+  EXPECT_NE(metrics.find("weft_dns_udp_oversized_total 1"), std::string::npos) << metrics;
+}
+
 TEST_F(DnsAgent, LargeAnswersTruncateOverUdpAndCompleteOverTcp) {
   for (int i = 2; i < 62; ++i) service(0, {"add", "big", "10.210.200." + std::to_string(i)});
   ASSERT_TRUE(test::wait_until([&] { return dig_short(0, {"+tcp", "big.internal"}).size() == 60; }, 10s));
