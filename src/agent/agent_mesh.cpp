@@ -158,8 +158,15 @@ void Agent::start_dns() {
   bool none = options_.dns_upstream.size() == 1 && options_.dns_upstream[0] == "none";
   if (!none && !options_.dns_upstream.empty()) {
     for (const auto& u : options_.dns_upstream) {
+      // IPv4[:PORT], [IPv6]:PORT, or a bare IPv6 address (port 53).
+      boost::system::error_code ec;
+      auto bare = boost::asio::ip::make_address(u, ec);
+      if (!ec) {
+        upstreams.emplace_back(bare, 53);
+        continue;
+      }
       auto hp = parse_host_port(u.find(':') == std::string::npos ? u + ":53" : u);
-      if (!hp || !hp->ip.is_v4()) throw AgentError("--dns-upstream " + u + " is not an IPv4 IP[:PORT] (or none)");
+      if (!hp) throw AgentError("--dns-upstream " + u + " is not IPv4[:PORT], [IPv6]:PORT or IPv6 (or none)");
       upstreams.emplace_back(hp->ip, hp->port);
     }
   } else if (!none) {

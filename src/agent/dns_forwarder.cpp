@@ -46,11 +46,16 @@ uint16_t random_id() {
 }  // namespace
 
 DnsForwarder::DnsForwarder(asio::io_context& io, std::vector<udp::endpoint> upstreams)
-    : io_(io), upstreams_(std::move(upstreams)), socket_(io) {
-  if (upstreams_.empty()) return;
-  socket_.open(udp::v4());
-  socket_.bind(udp::endpoint(udp::v4(), 0));
-  receive();
+    : io_(io), upstreams_(std::move(upstreams)), v4_(io), v6_(io) {
+  for (auto* s : {&v4_, &v6_}) {
+    bool v6 = s == &v6_;
+    if (std::none_of(upstreams_.begin(), upstreams_.end(), [&](const udp::endpoint& u) { return u.address().is_v6() == v6; }))
+      continue;
+    s->socket.open(v6 ? udp::v6() : udp::v4());
+    if (v6) s->socket.set_option(asio::ip::v6_only(true));
+    s->socket.bind(udp::endpoint(v6 ? udp::v6() : udp::v4(), 0));
+    receive(*s);
+  }
 }
 
 DnsForwarder::~DnsForwarder() {
@@ -73,12 +78,13 @@ std::vector<udp::endpoint> DnsForwarder::from_resolv_conf(const std::string& tex
     if (!(words >> keyword >> address) || keyword != "nameserver") continue;
     boost::system::error_code ec;
     auto ip = asio::ip::make_address(address, ec);
-    if (ec || !ip.is_v4()) continue;  // IPv6 upstreams: not yet (the forwarding socket is IPv4)
+    if (ec) continue;
     udp::endpoint ep(ip, 53);
     bool self = false;
-    // Listening on 0.0.0.0:53 makes every loopback resolver on port 53 possibly us.
+    // Listening on 0.0.0.0:53 (or [::]:53) makes every loopback resolver on port 53 possibly us.
     for (const auto& x : exclude)
-      self |= x == ep || (x.port() == 53 && x.address().is_unspecified() && ip.is_loopback());
+      self |= x == ep || (x.port() == 53 && x.address().is_unspecified() && ip.is_loopback() &&
+                          x.address().is_v6() == ip.is_v6());
     if (!self && std::find(out.begin(), out.end(), ep) == out.end()) out.push_back(ep);
   }
   return out;
@@ -119,7 +125,7 @@ void DnsForwarder::attempt(std::shared_ptr<Pending> p) {
   p->query[0] = static_cast<uint8_t>(id >> 8);
   p->query[1] = static_cast<uint8_t>(id);
   boost::system::error_code ec;
-  socket_.send_to(asio::buffer(p->query), upstreams_[p->upstream], 0, ec);
+  socket_for(upstreams_[p->upstream]).socket.send_to(asio::buffer(p->query), upstreams_[p->upstream], 0, ec);
   p->timer.expires_after(kAttemptTimeout);
   p->timer.async_wait([this, p, id, alive = alive_](boost::system::error_code e) {
     if (!*alive || e || p->done) return;
@@ -130,15 +136,15 @@ void DnsForwarder::attempt(std::shared_ptr<Pending> p) {
   });
 }
 
-void DnsForwarder::receive() {
-  socket_.async_receive_from(asio::buffer(buffer_), from_, [this, alive = alive_](boost::system::error_code ec, size_t n) {
+void DnsForwarder::receive(Socket& s) {
+  s.socket.async_receive_from(asio::buffer(s.buffer), s.from, [this, &s, alive = alive_](boost::system::error_code ec, size_t n) {
     if (!*alive || ec == asio::error::operation_aborted) return;
     if (!ec) {
-      std::span<const uint8_t> bytes(buffer_.data(), n);
+      std::span<const uint8_t> bytes(s.buffer.data(), n);
       auto header = dns::peek_response(bytes);
       auto it = header ? by_id_.find(header->id) : by_id_.end();
       // Only the upstream we asked, answering the id we sent, counts (spoofing defence).
-      if (it == by_id_.end() || from_ != upstreams_[it->second->upstream]) {
+      if (it == by_id_.end() || s.from != upstreams_[it->second->upstream]) {
         ++counters_.stray;
       } else {
         auto p = it->second;
@@ -152,7 +158,7 @@ void DnsForwarder::receive() {
         }
       }
     }
-    receive();
+    receive(s);
   });
 }
 

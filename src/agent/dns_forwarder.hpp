@@ -44,7 +44,8 @@ class DnsForwarder {
   // the agent is never an open resolver whatever address it listens on.
   static bool may_serve(const boost::asio::ip::address& client, const Ipv4Net& network);
 
-  // Upstreams from resolv.conf text: every "nameserver" line, minus addresses in `exclude`
+  // Upstreams from resolv.conf text: every "nameserver" line (IPv4 or IPv6, with a scope for
+  // link-local), minus addresses in `exclude`
   // (our own DNS listen addresses: forwarding to ourselves would loop).
   static std::vector<boost::asio::ip::udp::endpoint> from_resolv_conf(
       const std::string& text, const std::vector<boost::asio::ip::udp::endpoint>& exclude);
@@ -54,13 +55,18 @@ class DnsForwarder {
   void attempt(std::shared_ptr<Pending> p);
   void attempt_tcp(std::shared_ptr<Pending> p);
   void finish(std::shared_ptr<Pending> p, std::vector<uint8_t> answer);
-  void receive();
+  struct Socket {
+    explicit Socket(boost::asio::io_context& io) : socket(io) {}
+    boost::asio::ip::udp::socket socket;
+    std::array<uint8_t, 65535> buffer{};
+    boost::asio::ip::udp::endpoint from;
+  };
+  void receive(Socket& s);
+  Socket& socket_for(const boost::asio::ip::udp::endpoint& upstream) { return upstream.address().is_v6() ? v6_ : v4_; }
 
   boost::asio::io_context& io_;
   std::vector<boost::asio::ip::udp::endpoint> upstreams_;
-  boost::asio::ip::udp::socket socket_;  // one socket for every UDP attempt
-  std::array<uint8_t, 65535> buffer_{};
-  boost::asio::ip::udp::endpoint from_;
+  Socket v4_, v6_;  // one socket per address family for every UDP attempt, opened when needed
   std::map<uint16_t, std::shared_ptr<Pending>> by_id_;  // upstream query id -> pending
   ForwarderCounters counters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);

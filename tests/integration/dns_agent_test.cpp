@@ -128,22 +128,25 @@ class DnsAgent : public ::testing::Test {
 // The same cluster with a real dnsmasq on loopback as the upstream resolver.
 class DnsForwarding : public DnsAgent {
  protected:
+  virtual std::string upstream_ip() const { return "127.0.0.1"; }
   void SetUp() override {
+    const std::string ip = upstream_ip();
+    const bool v6 = ip.find(':') != std::string::npos;
     dnsmasq_port_ = test::free_port();
     std::string big;
     for (int i = 0; i < 12; ++i) big += ",\"" + std::string(60, static_cast<char>('a' + i)) + "\"";
     dnsmasq_ = test::spawn({"/usr/sbin/dnsmasq", "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
-                            "--pid-file=", "--bind-interfaces", "--listen-address=127.0.0.1",
+                            "--pid-file=", "--bind-interfaces", "--listen-address=" + ip,
                             "--port=" + std::to_string(dnsmasq_port_), "--address=/example.test/192.0.2.7",
                             "--txt-record=big.example.test" + big, "--log-facility=-"},
                            (tmp_.path() / "dnsmasq.log").string());
     auto ready = [&] {
-      auto r = test::run({"/usr/bin/dig", "@127.0.0.1", "-p", std::to_string(dnsmasq_port_), "+time=1", "+tries=1", "+short",
+      auto r = test::run({"/usr/bin/dig", "@" + ip, "-p", std::to_string(dnsmasq_port_), "+time=1", "+tries=1", "+short",
                           "example.test"}, 5s);
       return lines(r.output) == std::set<std::string>{"192.0.2.7"};
     };
     ASSERT_TRUE(test::wait_until(ready, 10s)) << test::run({"/bin/cat", (tmp_.path() / "dnsmasq.log").string()}).output;
-    upstream_ = "127.0.0.1:" + std::to_string(dnsmasq_port_);
+    upstream_ = (v6 ? "[" + ip + "]:" : ip + ":") + std::to_string(dnsmasq_port_);
     DnsAgent::SetUp();
   }
   void TearDown() override {
@@ -152,6 +155,12 @@ class DnsForwarding : public DnsAgent {
   }
   uint16_t dnsmasq_port_ = 0;
   pid_t dnsmasq_ = -1;
+};
+
+// The same, with the upstream on IPv6 loopback.
+class DnsForwardingV6 : public DnsForwarding {
+ protected:
+  std::string upstream_ip() const override { return "::1"; }
 };
 
 }  // namespace
@@ -314,6 +323,12 @@ TEST_F(DnsForwarding, OutsideNamesGoToTheUpstreamTruncatedOnesOverTcp) {
   EXPECT_EQ(dig_short(0, {"api.internal"}), std::set<std::string>{"10.210.200.2"});
 }
 
+TEST_F(DnsForwardingV6, OutsideNamesGoToAnIpv6UpstreamOverUdpAndTcp) {
+  EXPECT_EQ(dig_short(0, {"example.test"}), std::set<std::string>{"192.0.2.7"});
+  auto full = dig(0, {"+noedns", "big.example.test", "TXT", "+short"});  // TC, then TCP to [::1]
+  EXPECT_NE(full.output.find("\"llllll"), std::string::npos) << full.output;
+}
+
 TEST(DnsForwarderConfig, UpstreamsFromResolvConfNeverIncludeOurselves) {
   using boost::asio::ip::make_address;
   using boost::asio::ip::udp;
@@ -321,11 +336,15 @@ TEST(DnsForwarderConfig, UpstreamsFromResolvConfNeverIncludeOurselves) {
       "# comment\nsearch example.test\nnameserver 192.0.2.53\nnameserver 127.0.0.53\nnameserver ::1\n"
       "nameserver 192.0.2.53\nnameserver bogus\noptions edns0\n";
   auto ups = agent::DnsForwarder::from_resolv_conf(text, {udp::endpoint(make_address("127.0.0.53"), 53)});
-  ASSERT_EQ(ups.size(), 1u);  // ourselves, IPv6 (not yet), duplicates and junk dropped
+  ASSERT_EQ(ups.size(), 2u);  // ourselves, duplicates and junk dropped; IPv6 kept
   EXPECT_EQ(ups[0], udp::endpoint(make_address("192.0.2.53"), 53));
+  EXPECT_EQ(ups[1], udp::endpoint(make_address("::1"), 53));
   auto any = agent::DnsForwarder::from_resolv_conf(text, {udp::endpoint(make_address("0.0.0.0"), 53)});
-  ASSERT_EQ(any.size(), 1u);  // listening on every address: loopback resolvers may be us
+  ASSERT_EQ(any.size(), 2u);  // listening on every IPv4 address: IPv4 loopback resolvers may be us
   EXPECT_EQ(any[0], udp::endpoint(make_address("192.0.2.53"), 53));
+  auto any6 = agent::DnsForwarder::from_resolv_conf(text, {udp::endpoint(make_address("::"), 53)});
+  EXPECT_EQ(any6.size(), 2u);  // [::]:53: ::1 may be us
+  EXPECT_EQ(any6[1], udp::endpoint(make_address("127.0.0.53"), 53));
 }
 
 TEST(DnsForwarderConfig, OnlyLoopbackAndMeshClientsGetOutsideNamesResolved) {
