@@ -19,13 +19,6 @@ namespace {
 ApiResponse error(int status, const std::string& message) { return ApiResponse{status, "application/json", json{{"error", message}}.dump()}; }
 ApiResponse ok(const json& body) { return ApiResponse{200, "application/json", body.dump()}; }
 
-bool valid_service_name(const std::string& s) {
-  if (s.empty() || s.size() > 63) return false;
-  for (char c : s)
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_')) return false;
-  return s.front() != '-' && s.back() != '-';
-}
-
 }  // namespace
 
 std::optional<std::string> Agent::subnet_text(const crdt::OwnerId& owner) const {
@@ -193,12 +186,12 @@ ApiResponse Agent::handle(const ApiRequest& req) {
       std::string name = in.value("name", ""), address = in.value("address", "");
       int port = in.value("port", 0);
       std::string protocol = in.value("protocol", port ? "tcp" : "");
-      if (!valid_service_name(name)) return error(400, "service name must be 1-63 letters, digits, '-' or '_'");
+      if (!crdt::valid_service_name(name)) return error(400, "service name must be 1-63 letters, digits, '-' or '_'");
       if (!Ipv4::parse(address)) return error(400, "service address must be an IPv4 address");
       if (port < 0 || port > 65535) return error(400, "port must be 1-65535");
       if (!protocol.empty() && protocol != "tcp" && protocol != "udp") return error(400, "protocol must be tcp or udp");
       std::string port_name = in.value("port_name", "");
-      if (!port_name.empty() && (!valid_service_name(port_name) || !port))
+      if (!port_name.empty() && (!crdt::valid_service_name(port_name) || !port))
         return error(400, "port_name needs a port and must be 1-63 letters, digits, '-' or '_'");
       crdt::ServiceInstanceValue v{name, address, static_cast<uint16_t>(port), protocol, port_name, true};
       std::string key = name + "/" + address + (port ? ":" + std::to_string(port) : "");

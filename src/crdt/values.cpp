@@ -257,4 +257,11 @@ bool check_value(const Record& record) {
   return false;
 }
 
+bool valid_service_name(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '_')) return false;
+  return s.front() != '-' && s.back() != '-';
+}
+
 }  // namespace weft::crdt

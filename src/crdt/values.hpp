@@ -104,6 +104,9 @@ std::string subnet_claim_name(const Ipv4Net& subnet);   // "10.210.7.0/24"
 std::string container_lease_name(const Ipv4& address);  // "10.210.7.2"
 std::string machine_removal_name(const OwnerId& machine);  // the machine id in hex
 
+// A service or port name: 1-63 letters, digits, '-' or '_', not starting or ending with '-'.
+bool valid_service_name(std::string_view name);
+
 // True when a live record's value decodes as its kind and agrees with its key
 // (machine: name "self" and signing key == owner; subnet claim: name == subnet; lease: name ==
 // address). Tombstones carry no value and are always well-formed.

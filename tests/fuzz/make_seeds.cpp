@@ -89,6 +89,21 @@ int main(int argc, char** argv) {
     }
     return 0;
   }
+  if (target == "docker_json_fuzz") {
+    // The recorded Engine API replies, and each recorded event line on its own.
+    int n = 0;
+    auto copy = [&](const std::string& text) {
+      std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
+      f << text;
+    };
+    for (const char* name : {"network.json", "list.json", "inspect.json"}) {
+      std::ifstream in(std::string(WEFT_TEST_DATA) + "/docker/" + name, std::ios::binary);
+      copy(std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>()));
+    }
+    std::ifstream events(std::string(WEFT_TEST_DATA) + "/docker/events.jsonl");
+    for (std::string line; std::getline(events, line) && n < 40;) copy(line);
+    return 0;
+  }
   if (target == "genl_reply_fuzz") {
     // Set messages carry the same device/peer attribute layout as get replies.
     weft::wg::DeviceUpdate u;
