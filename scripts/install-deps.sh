@@ -12,7 +12,7 @@ packages=(
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
   iproute2 iptables procps curl
   dnsutils knot-dnsutils dnsmasq-base
-  wireguard-go wireguard-tools iputils-ping busybox-static
+  wireguard-go wireguard-tools iputils-ping busybox-static docker.io
 )
 
 missing=()

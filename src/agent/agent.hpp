@@ -21,6 +21,7 @@
 #include "agent/cluster_info.hpp"
 #include "agent/dns_forwarder.hpp"
 #include "agent/dns_server.hpp"
+#include "agent/docker_watcher.hpp"
 #include "agent/local_api.hpp"
 #include "agent/mesh_network.hpp"
 #include "crdt/replica.hpp"
@@ -47,6 +48,7 @@ struct AgentOptions {
   std::string token;               // for a fresh data dir
   std::vector<std::string> join;   // seeds, in addition to the token's
   MeshOptions mesh;  // mesh.backend "none": gossip and DNS only, no host networking
+  DockerOptions docker;  // used once host networking is up
   std::vector<std::string> dns_listen;
   // Upstream resolvers for outside names: IP[:PORT] each; empty: /etc/resolv.conf's; "none":
   // refuse outside names.
@@ -106,6 +108,8 @@ class Agent {
   void reconcile_mesh(uint64_t now);
   std::set<crdt::OwnerId> live_members() const;
   std::string peers_json();
+  void start_docker();
+  void apply_containers(const std::vector<docker::Container>& containers);
 
   boost::asio::io_context& io_;
   AgentOptions options_;
@@ -145,6 +149,8 @@ class Agent {
   std::array<uint64_t, 4> held_key_{};
   bool cleanup_requested_ = false;      // leave --cleanup
   std::string mesh_dns_address_;        // the .1:53 the DNS server listens on, once it does
+  std::unique_ptr<DockerWatcher> docker_;
+  std::string docker_refused_;          // the refusals last logged (logged again only when they change)
   std::unique_ptr<DnsServer> dns_;
   std::unique_ptr<DnsForwarder> forwarder_;
   dns::AnswerCache dns_cache_;  // valid for the current dns_view_

@@ -54,6 +54,7 @@ std::string Agent::status_json() const {
               {"network", cluster_.network.to_string()},
               {"subnet", subnet ? json(subnet->to_string()) : json(nullptr)},
               {"mesh_address", mesh},
+              {"docker", docker_ ? docker_->status() : std::string("off")},
               {"address", advertise_},
               {"incarnation", membership_->self().incarnation},
               {"joined", membership_->joined()},
@@ -128,6 +129,14 @@ std::string Agent::metrics_text() const {
     line("weft_dns_udp_oversized_total", "", d.udp_oversized);
     line("weft_dns_tcp_connections_total", "", d.tcp_connections);
     line("weft_dns_tcp_refused_total", "", d.tcp_refused);
+  }
+  if (docker_) {
+    const auto& d = docker_->counters();
+    line("weft_docker_connected", "", d.connected ? 1 : 0);
+    line("weft_docker_connects_total", "", d.connects);
+    line("weft_docker_events_total", "", d.events);
+    line("weft_docker_lists_total", "", d.lists);
+    line("weft_docker_errors_total", "", d.errors);
   }
   if (mesh_) {
     const auto& m = mesh_->counters();

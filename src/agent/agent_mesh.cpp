@@ -12,6 +12,7 @@
 #include "agent/agent.hpp"
 #include "base/hex.hpp"
 #include "crdt/values.hpp"
+#include "docker/container_records.hpp"
 
 namespace weft::agent {
 
@@ -76,6 +77,7 @@ void Agent::reconcile_mesh(uint64_t now) {
       next_host_try_ = now + 5'000;
       return;
     }
+    start_docker();
     if (options_.mesh.mesh_dns && dns_) {
       std::string address = Ipv4{subnet->base.value + 1}.to_string() + ":53";
       if (address != mesh_dns_address_) {
@@ -139,6 +141,36 @@ std::string Agent::peers_json() {
     out.push_back(std::move(j));
   }
   return out.dump();
+}
+
+void Agent::start_docker() {
+  if (docker_ || options_.docker.mode == "off" || !mesh_->subnet()) return;
+  docker_ = std::make_unique<DockerWatcher>(io_, options_.docker, options_.mesh.bridge, *mesh_->subnet(), options_.mesh.iptables,
+                                            [this](const std::vector<docker::Container>& cs) { apply_containers(cs); });
+  docker_->start();
+}
+
+// Running labelled containers -> this machine's service-instance and lease records.
+void Agent::apply_containers(const std::vector<docker::Container>& containers) {
+  if (exiting_ || !mesh_->subnet()) return;
+  auto plan = docker::plan_container_records(replica_->state(), replica_->id(), *mesh_->subnet(), containers);
+  std::string refused;
+  for (const auto& r : plan.refused) refused += r.container + ": " + r.reason + "; ";
+  if (refused != docker_refused_ && !refused.empty()) spdlog::warn("Docker: containers without records: {}", refused);
+  docker_refused_ = refused;
+  if (plan.writes.empty()) return;
+  std::vector<crdt::Record> written;
+  uint64_t now = now_ms();
+  for (const auto& w : plan.writes) {
+    if (w.value.empty()) {
+      if (auto r = replica_->erase(w.kind, w.name, now)) written.push_back(*r);
+    } else {
+      written.push_back(replica_->put(w.kind, w.name, w.value, now));
+    }
+  }
+  spdlog::info("Docker: {} record change(s) for {} labelled container(s)", written.size(), containers.size());
+  publish_local(std::move(written));
+  after_event();
 }
 
 void Agent::start_dns() {

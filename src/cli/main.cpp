@@ -11,6 +11,7 @@
 
 #include "agent/address.hpp"
 #include "agent/agent.hpp"
+#include "docker/engine_client.hpp"
 #include "agent/cluster_info.hpp"
 #include "agent/local_api.hpp"
 #include "base/hex.hpp"
@@ -186,6 +187,12 @@ int main(int argc, char** argv) {
   agent_cmd->add_flag("--cleanup-on-exit", ao.mesh.cleanup_on_exit,
                       "a clean stop removes the interface, bridge, routes and firewall rules (as leave --cleanup)");
   agent_cmd->add_flag("!--no-mesh-dns", ao.mesh.mesh_dns, "do not answer DNS on the machine's .1 address");
+  agent_cmd->add_option("--docker", ao.docker.mode, "auto: register labelled Docker containers when Docker runs; off")
+      ->check(CLI::IsMember({"auto", "off"}))
+      ->capture_default_str();
+  std::string docker_host;
+  agent_cmd->add_option("--docker-host", docker_host, "Docker socket as unix:///PATH (default: DOCKER_HOST, else /var/run/docker.sock)");
+  agent_cmd->add_option("--docker-network", ao.docker.network, "Docker network on this machine's /24")->capture_default_str();
   agent_cmd->add_option("--dns-listen", ao.dns_listen, "extra DNS listen address IP:PORT")->delimiter(',');
   agent_cmd->add_option("--dns-upstream", ao.dns_upstream,
                         "resolvers for names outside the mesh, IPv4[:PORT] (default: /etc/resolv.conf's; none: refuse them)")
@@ -262,6 +269,11 @@ int main(int argc, char** argv) {
       spdlog::set_level(spdlog::level::from_str(log_level));
       spdlog::flush_on(spdlog::level::info);  // a log line must survive a kill -9
       ao.data_dir = data_dir;
+      if (!docker_host.empty()) {
+        auto path = docker::socket_from_docker_host(docker_host);
+        if (!path) throw Fail("--docker-host " + docker_host + ": expected unix:///PATH", 2);
+        ao.docker.socket = *path;
+      }
       return cmd_agent(std::move(ao));
     }
     if (status->parsed()) {

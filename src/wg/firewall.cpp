@@ -99,7 +99,16 @@ void apply_firewall(const FirewallConfig& config, const std::string& iptables) {
       must(iptables, {"-t", table, "-I", parent, "1", "-j", chain});
 }
 
+void ensure_docker_user_jump(const std::string& iptables) {
+  if (run(iptables, {"-n", "-L", "DOCKER-USER"}, nullptr) != 0) return;
+  if (run(iptables, {"-n", "-L", "WEFT-FORWARD"}, nullptr) != 0) return;
+  if (run(iptables, {"-C", "DOCKER-USER", "-j", "WEFT-FORWARD"}, nullptr) != 0)
+    must(iptables, {"-I", "DOCKER-USER", "1", "-j", "WEFT-FORWARD"});
+}
+
 void remove_firewall(const std::string& iptables) {
+  for (int i = 0; i < 16 && run(iptables, {"-D", "DOCKER-USER", "-j", "WEFT-FORWARD"}, nullptr) == 0; ++i) {
+  }
   for (const auto& [table, parent, chain] : kOwnChains) {
     // Delete every jump (a crashed older run may have left more than one), then the chain.
     for (int i = 0; i < 16 && run(iptables, {"-t", table, "-D", parent, "-j", chain}, nullptr) == 0; ++i) {

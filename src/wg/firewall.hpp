@@ -41,5 +41,9 @@ std::vector<FirewallRule> firewall_rules(const FirewallConfig& config);
 void apply_firewall(const FirewallConfig& config, const std::string& iptables = "iptables");
 // Removes our jumps and chains; absent ones are fine.
 void remove_firewall(const std::string& iptables = "iptables");
+// With Docker: its FORWARD policy is DROP and it puts DOCKER-USER first; a jump from there to
+// WEFT-FORWARD keeps mesh traffic flowing whatever Docker does to FORWARD. No-op without
+// DOCKER-USER.
+void ensure_docker_user_jump(const std::string& iptables = "iptables");
 
 }  // namespace weft::wg

@@ -26,7 +26,11 @@ e2e_cleanup() {
     for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
     kill -KILL "$pid" 2>/dev/null
   done
-  for ns in "${E2E_NSS[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  for ns in "${E2E_NSS[@]}"; do
+    ip netns del "$ns" 2>/dev/null
+    rm -rf "/etc/netns/$ns"  # a resolv.conf the test gave the namespace
+  done
+  rmdir /etc/netns 2>/dev/null
   if [ $status -ne 0 ]; then
     echo "--- logs of the failed run ($E2E_DIR)"
     for f in "$E2E_DIR"/*.log "$E2E_DIR"/*/wireguard-go.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done

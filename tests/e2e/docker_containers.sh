@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# e2e: Docker containers in the mesh, with a real dockerd.
+#   usage: docker_containers.sh PATH/TO/weft
+# Two machines (namespaces, userspace WireGuard); machine 1 runs dockerd inside its namespace
+# (data-root, exec-root and socket in the test's temp dir) with an image imported from
+# busybox-static (no registry). The agent on machine 1 creates the Docker network `weft` on its
+# /24. Checks:
+#   - a container labelled weft.service=api (weft.port=http:8000/tcp) gets an address of m1's
+#     /24; from m0, `dig @<m0's .1> api.internal` returns it, SRV carries the port, and
+#     `curl http://api.internal:8000/` (resolved by m0's own .1) reaches the container, which
+#     sees m0's mesh address as the source;
+#   - a container whose healthcheck fails is never answered;
+#   - a container started with --dns <m1's .1> --dns-search internal reaches http://api:8000/;
+#   - stopping the container removes the name from DNS within seconds.
+# If dockerd cannot start, the test fails (it never skips).
+source "$(dirname "$0")/lib.sh"
+WEFT=$(realpath "$1")
+e2e_init docker-containers
+SW=${E2E_TAG}sw H0=${E2E_TAG}h0 H1=${E2E_TAG}h1
+e2e_switch "$SW"
+e2e_ns "$H0"; e2e_plug "$SW" "$H0" eth0 198.51.100.30/24
+e2e_ns "$H1"; e2e_plug "$SW" "$H1" eth0 198.51.100.31/24
+D=$E2E_DIR/docker
+SOCK=$D/docker.sock
+mkdir -p "$D/rootfs/bin" "$D/www"
+
+# --- dockerd inside machine 1's network namespace (its own mount namespace: see netlab notes)
+command -v dockerd >/dev/null || e2e_fail "dockerd is not installed (docker.io)"
+echo '{}' >"$D/daemon.json"
+unshare --mount --propagation slave nsenter --net="/run/netns/$H1" dockerd --config-file "$D/daemon.json" \
+  --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/docker.pid" --host "unix://$SOCK" \
+  --bridge none --iptables=true --ip-forward=true >"$E2E_DIR/dockerd.log" 2>&1 </dev/null &
+DOCKERD=$!
+api() { curl -sf --unix-socket "$SOCK" "$@"; }
+up() { api http://docker/_ping; }
+wait_for 30 "dockerd answers on $SOCK" up
+
+stop_docker() {  # containers first (busybox httpd ignores SIGTERM), then the daemon and its shims
+  set +e
+  for id in $(api "http://docker/v1.41/containers/json?all=1" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+    api -X DELETE "http://docker/v1.41/containers/$id?force=1" >/dev/null
+  done
+  kill -TERM "$DOCKERD" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$DOCKERD" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$DOCKERD" 2>/dev/null
+  for pid in $(pgrep -f -- "$D/exec"); do kill -KILL "$pid" 2>/dev/null; done
+}
+trap 'stop_docker; e2e_cleanup' EXIT
+
+# An image from busybox-static, imported (no registry is reachable).
+cp "$(command -v busybox)" "$D/rootfs/bin/busybox"
+ldd "$D/rootfs/bin/busybox" >/dev/null 2>&1 && e2e_fail "busybox is not the static one (busybox-static)"
+for a in sh httpd wget cat echo sleep; do ln -s busybox "$D/rootfs/bin/$a"; done
+tar -C "$D/rootfs" -cf "$D/rootfs.tar" .
+api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$D/rootfs.tar" \
+  "http://docker/v1.41/images/create?fromSrc=-&repo=weft-test/busybox&tag=1&changes=ENV%20PATH%3D%2Fbin" >/dev/null ||
+  e2e_fail "cannot import the busybox image"
+
+# --- the mesh
+start_agent() {  # NS DATADIR BIND [args]
+  local ns=$1 dir=$2 bind=$3
+  shift 3
+  ip netns exec "$ns" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent --data-dir "$dir" \
+    --bind "$bind" --wg-backend userspace --dns-upstream none "$@" >>"$dir.log" 2>&1 &
+  E2E_PIDS+=("$!")
+}
+token=$("$WEFT" init --data-dir "$E2E_DIR/m0" --name m0 --advertise 198.51.100.30:51821 | tail -n1)
+start_agent "$H0" "$E2E_DIR/m0" 198.51.100.30:51821 --docker off
+mkdir -p "$E2E_DIR/m1"
+start_agent "$H1" "$E2E_DIR/m1" 198.51.100.31:51821 --token "$token" --name m1 --docker-host "unix://$SOCK"
+mesh_address() { "$WEFT" status --json --data-dir "$1" | sed -n 's/.*"mesh_address": *"\([0-9.]*\)".*/\1/p'; }
+has_address() { [ -n "$(mesh_address "$1")" ]; }
+wait_for 60 "m0 has a mesh address" has_address "$E2E_DIR/m0"
+wait_for 60 "m1 has a mesh address" has_address "$E2E_DIR/m1"
+A0=$(mesh_address "$E2E_DIR/m0") A1=$(mesh_address "$E2E_DIR/m1")
+NET1=${A1%.1}
+ping_ok() { ip netns exec "$1" ping -c1 -W1 -q "$2"; }
+wait_for 60 "m0 pings m1 through the tunnel" ping_ok "$H0" "$A1"
+
+network_ok() { api http://docker/v1.41/networks/weft | grep -q "\"Subnet\":\"$NET1.0/24\""; }
+wait_for 30 "m1's agent creates the Docker network weft on $NET1.0/24" network_ok
+api http://docker/v1.41/networks/weft | grep -q '"com.docker.network.bridge.enable_ip_masquerade":"false"' ||
+  e2e_fail "Docker's own masquerade is on for the weft network"
+jump() { ip netns exec "$H1" iptables -C DOCKER-USER -j WEFT-FORWARD; }
+wait_for 10 "the mesh's forward rules are reachable from DOCKER-USER" jump
+e2e_log "mesh up; Docker network weft on $NET1.0/24"
+
+run_container() {  # NAME JSON-BODY: creates and starts, prints the id
+  local id
+  id=$(api -X POST -H 'Content-Type: application/json' -d "$2" "http://docker/v1.41/containers/create?name=$1" |
+    sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
+  [ -n "$id" ] || e2e_fail "cannot create container $1"
+  api -X POST "http://docker/v1.41/containers/$id/start" >/dev/null || e2e_fail "cannot start container $1"
+  echo "$id"
+}
+echo "hello from the api container" >"$D/www/index.html"
+API=$(run_container api-1 '{"Image":"weft-test/busybox:1","Cmd":["httpd","-f","-p","8000","-h","/www"],
+  "Labels":{"weft.service":"api","weft.port":"http:8000/tcp"},
+  "HostConfig":{"NetworkMode":"weft","Binds":["'"$D/www"':/www:ro"]}}')
+SICK=$(run_container api-sick '{"Image":"weft-test/busybox:1","Cmd":["httpd","-f","-p","8000","-h","/www"],
+  "Labels":{"weft.service":"api"},
+  "Healthcheck":{"Test":["CMD-SHELL","exit 1"],"Interval":500000000,"Timeout":1000000000,"Retries":1},
+  "HostConfig":{"NetworkMode":"weft","Binds":["'"$D/www"':/www:ro"]}}')
+ip_of() { api "http://docker/v1.41/containers/$1/json" | sed -n 's/.*"weft":{[^}]*"IPAddress":"\([0-9.]*\)".*/\1/p'; }
+APIIP=$(ip_of "$API") SICKIP=$(ip_of "$SICK")
+[[ "$APIIP" == "$NET1".* ]] || e2e_fail "the api container got '$APIIP', not an address of $NET1.0/24"
+e2e_log "containers: api $APIIP, api-sick $SICKIP"
+
+answers() { ip netns exec "$H0" dig +short +time=1 +tries=1 "@$A0" "$@"; }
+only_api() { [ "$(answers api.internal)" = "$APIIP" ]; }
+wait_for 30 "m0's DNS answers api.internal with the container's address only" only_api
+sick_is_unhealthy() { api "http://docker/v1.41/containers/$SICK/json" | grep -q '"Status":"unhealthy"'; }
+wait_for 30 "the failing healthcheck marks api-sick unhealthy" sick_is_unhealthy
+only_api || e2e_fail "an unhealthy container is answered: $(answers api.internal)"
+srv=$(answers SRV _http._tcp.api.internal)
+[[ "$srv" == *" 8000 "* ]] || e2e_fail "SRV of the container's port: '$srv'"
+e2e_log "DNS on m0's .1: api.internal = $APIIP (the unhealthy one left out), SRV $srv"
+
+# HTTP from m0 by name, through its own DNS; the container counts what arrives by source.
+mkdir -p "/etc/netns/$H0"
+echo "nameserver $A0" >"/etc/netns/$H0/resolv.conf"
+CPID=$(api "http://docker/v1.41/containers/$API/json" | sed -n 's/.*"Pid":\([0-9]*\).*/\1/p')
+nsenter -t "$CPID" -n iptables -A INPUT -p tcp --dport 8000 -s "$A0" -j ACCEPT
+body=$(ip netns exec "$H0" curl -s --max-time 5 http://api.internal:8000/)
+[ "$body" = "hello from the api container" ] || e2e_fail "curl http://api.internal:8000/ from m0 got '$body'"
+seen=$(nsenter -t "$CPID" -n iptables -nvxL INPUT | awk -v s="$A0" '$8==s {n+=$1} END {print n+0}')
+[ "$seen" -ge 1 ] || e2e_fail "the container never saw m0's mesh address $A0 as the source"
+e2e_log "curl http://api.internal:8000/ from m0 reached the container, which saw $A0"
+
+# Container DNS: --dns <m1's .1> --dns-search internal.
+CLIENT=$(run_container client '{"Image":"weft-test/busybox:1","Cmd":["wget","-q","-O","/dev/null","http://api:8000/"],
+  "HostConfig":{"NetworkMode":"weft","Dns":["'"$A1"'"],"DnsSearch":["internal"]}}')
+code=$(curl -s --max-time 30 --unix-socket "$SOCK" -X POST "http://docker/v1.41/containers/$CLIENT/wait" |
+  sed -n 's/.*"StatusCode":\([0-9]*\).*/\1/p')
+[ "$code" = 0 ] || e2e_fail "a container with --dns $A1 --dns-search internal could not fetch http://api:8000/ (exit '$code')"
+e2e_log "a container with --dns $A1 --dns-search internal fetched http://api:8000/"
+
+api -X POST "http://docker/v1.41/containers/$API/stop?t=1" >/dev/null
+gone() { [ -z "$(answers api.internal)" ]; }
+wait_for 15 "api.internal leaves m0's DNS after the container stops" gone
+e2e_log "container stopped: api.internal gone from DNS"
+e2e_log "PASS"
