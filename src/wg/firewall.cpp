@@ -30,6 +30,7 @@ std::vector<FirewallRule> firewall_rules(const FirewallConfig& c) {
       {"filter", "WEFT-FORWARD", {"-o", br, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
       {"nat", "WEFT-POSTROUTING", {"-s", sub, "-d", net, "-j", "RETURN"}},
       {"nat", "WEFT-POSTROUTING", {"-s", sub, "!", "-o", wg, "-j", "MASQUERADE"}},
+      {"raw", "WEFT-PREROUTING", {"-i", wg, "-d", sub, "-j", "ACCEPT"}},
   };
 }
 

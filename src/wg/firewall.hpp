@@ -4,7 +4,10 @@
 //   - accept the WireGuard port (UDP), the control port (UDP+TCP) and DNS on the mesh interfaces;
 //   - forward between the WireGuard interface and the bridge, and from the bridge outwards;
 //   - masquerade only what leaves the mesh: traffic from the machine's /24 to anywhere outside
-//     the cluster network. Mesh-to-mesh traffic keeps its real source address.
+//     the cluster network. Mesh-to-mesh traffic keeps its real source address;
+//   - in the raw table, mesh traffic for the machine's /24 is accepted before anything else:
+//     newer Docker releases drop traffic to container addresses that does not come from their
+//     bridge (raw PREROUTING), which cut Uncloud's mesh off its containers.
 // The rule text is built purely (firewall_rules) and applied with iptables -w.
 #pragma once
 
@@ -31,8 +34,10 @@ struct FirewallRule {
   std::vector<std::string> match;  // iptables arguments after -A CHAIN
 };
 
-inline constexpr const char* kOwnChains[][3] = {
-    {"filter", "INPUT", "WEFT-INPUT"}, {"filter", "FORWARD", "WEFT-FORWARD"}, {"nat", "POSTROUTING", "WEFT-POSTROUTING"}};
+inline constexpr const char* kOwnChains[][3] = {{"filter", "INPUT", "WEFT-INPUT"},
+                                                {"filter", "FORWARD", "WEFT-FORWARD"},
+                                                {"nat", "POSTROUTING", "WEFT-POSTROUTING"},
+                                                {"raw", "PREROUTING", "WEFT-PREROUTING"}};
 
 std::vector<FirewallRule> firewall_rules(const FirewallConfig& config);
 

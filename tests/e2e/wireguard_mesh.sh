@@ -189,6 +189,7 @@ ip -n "${H[0]}" link show weft-br >/dev/null 2>&1 && e2e_fail "bridge weft-br st
 ip -n "${H[0]}" route | grep -q '10\.210\.' && e2e_fail "a 10.210 route is left on m0: $(ip -n "${H[0]}" route)"
 ip netns exec "${H[0]}" iptables -S | grep -q WEFT && e2e_fail "filter rules left on m0: $(ip netns exec "${H[0]}" iptables -S)"
 ip netns exec "${H[0]}" iptables -t nat -S | grep -q WEFT && e2e_fail "nat rules left on m0"
+ip netns exec "${H[0]}" iptables -t raw -S | grep -q WEFT && e2e_fail "raw rules left on m0"
 [ "$(ip netns exec "${H[0]}" cat /proc/sys/net/ipv4/ip_forward)" = 0 ] || e2e_fail "ip_forward left on on m0"
 e2e_log "clean stop of m1 (started with --cleanup-on-exit)"
 kill -TERM "${AGENT[1]}"

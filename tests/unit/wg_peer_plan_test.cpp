@@ -220,5 +220,6 @@ TEST(Firewall, MasqueradesOnlyWhatLeavesTheMesh) {
   EXPECT_TRUE(has({"-i", "weft-br", "-o", "weft", "-j", "ACCEPT"}));
   EXPECT_TRUE(has({"-p", "udp", "--dport", "51820", "-j", "ACCEPT"}));
   EXPECT_TRUE(has({"-p", "tcp", "--dport", "51821", "-j", "ACCEPT"}));
+  EXPECT_TRUE(has({"-i", "weft", "-d", "10.210.7.0/24", "-j", "ACCEPT"}));  // raw: before Docker's drops
   for (const auto& r : rules) EXPECT_TRUE(r.chain.starts_with("WEFT-")) << "rules go in our chains only";
 }
