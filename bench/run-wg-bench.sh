@@ -71,7 +71,7 @@ done
 agent() {  # NS DATADIR BIND LOG [args]
   local n=$1 d=$2 b=$3 log=$4; shift 4
   ip netns exec "$n" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent --data-dir "$d" --bind "$b" \
-    --dns-upstream none "$@" >"$log" 2>&1 &
+    --dns-upstream none --docker off "$@" >"$log" 2>&1 &
   PIDS+=($!)
 }
 tok=$("$WEFT" init --data-dir "$W/i0" --name i0 --advertise 198.51.100.10:51821 | tail -n1)

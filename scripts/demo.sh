@@ -75,7 +75,7 @@ start_agent() {  # I [args]
   shift
   # Each machine gets its own /run/wireguard (the UAPI socket path is global otherwise).
   ip netns exec weft-m$i sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent \
-    --data-dir $STATE/m$i --bind 198.51.100.1$i:51821 --wg-backend userspace --dns-upstream none "$@" \
+    --data-dir $STATE/m$i --bind 198.51.100.1$i:51821 --wg-backend userspace --dns-upstream none --docker off "$@" \
     >$STATE/m$i.log 2>&1 &
   echo $! >>$STATE/pids
 }

@@ -95,7 +95,7 @@ void DockerWatcher::ensure_network() {
                         ". It is left alone: remove it (docker network rm " + options_.network +
                         ") and weft creates the right one";
       if (status_ != msg) spdlog::error("{}", msg);
-      return retry(msg, std::chrono::seconds(30));
+      return retry(msg, std::chrono::seconds(10));
     }
     watch();
   });

@@ -11,6 +11,10 @@
 #     sees m0's mesh address as the source;
 #   - a container whose healthcheck fails is never answered;
 #   - a container started with --dns <m1's .1> --dns-search internal reaches http://api:8000/;
+#   - a network `weft` someone made on another subnet is reported and left alone, and replaced by
+#     the right one only after it is removed;
+#   - dockerd restarts: the agent reconnects, puts back its DOCKER-USER jump, and a container
+#     started again is answered again;
 #   - stopping the container removes the name from DNS within seconds.
 # If dockerd cannot start, the test fails (it never skips).
 source "$(dirname "$0")/lib.sh"
@@ -27,13 +31,16 @@ mkdir -p "$D/rootfs/bin" "$D/www"
 # --- dockerd inside machine 1's network namespace (its own mount namespace: see netlab notes)
 command -v dockerd >/dev/null || e2e_fail "dockerd is not installed (docker.io)"
 echo '{}' >"$D/daemon.json"
-unshare --mount --propagation slave nsenter --net="/run/netns/$H1" dockerd --config-file "$D/daemon.json" \
-  --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/docker.pid" --host "unix://$SOCK" \
-  --bridge none --iptables=true --ip-forward=true >"$E2E_DIR/dockerd.log" 2>&1 </dev/null &
-DOCKERD=$!
 api() { curl -sf --unix-socket "$SOCK" "$@"; }
 up() { api http://docker/_ping; }
-wait_for 30 "dockerd answers on $SOCK" up
+start_dockerd() {
+  unshare --mount --propagation slave nsenter --net="/run/netns/$H1" dockerd --config-file "$D/daemon.json" \
+    --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/docker.pid" --host "unix://$SOCK" \
+    --bridge none --iptables=true --ip-forward=true >>"$E2E_DIR/dockerd.log" 2>&1 </dev/null &
+  DOCKERD=$!
+  wait_for 30 "dockerd answers on $SOCK" up
+}
+start_dockerd
 
 stop_docker() {  # containers first (busybox httpd ignores SIGTERM), then the daemon and its shims
   set +e
@@ -66,8 +73,17 @@ start_agent() {  # NS DATADIR BIND [args]
 }
 token=$("$WEFT" init --data-dir "$E2E_DIR/m0" --name m0 --advertise 198.51.100.30:51821 | tail -n1)
 start_agent "$H0" "$E2E_DIR/m0" 198.51.100.30:51821 --docker off
+# Someone already made a network called weft, on a subnet that is not m1's.
+api -X POST -H 'Content-Type: application/json' -d '{"Name":"weft","Driver":"bridge","IPAM":{"Config":[{"Subnet":"10.99.0.0/24"}]}}' \
+  http://docker/v1.41/networks/create >/dev/null || e2e_fail "cannot create the conflicting network"
 mkdir -p "$E2E_DIR/m1"
 start_agent "$H1" "$E2E_DIR/m1" 198.51.100.31:51821 --token "$token" --name m1 --docker-host "unix://$SOCK"
+reported() { "$WEFT" status --json --data-dir "$E2E_DIR/m1" | grep -q 'exists with subnet 10.99.0.0/24.*left alone'; }
+wait_for 60 "m1 reports the conflicting Docker network" reported
+api http://docker/v1.41/networks/weft | grep -q '"Subnet":"10.99.0.0/24"' || e2e_fail "the conflicting network was replaced"
+grep -q "left alone" "$E2E_DIR/m1.log" || e2e_fail "the conflict is not in m1's log"
+api -X DELETE http://docker/v1.41/networks/weft >/dev/null || e2e_fail "cannot remove the conflicting network"
+e2e_log "a conflicting weft network was reported and left alone"
 mesh_address() { "$WEFT" status --json --data-dir "$1" | sed -n 's/.*"mesh_address": *"\([0-9.]*\)".*/\1/p'; }
 has_address() { [ -n "$(mesh_address "$1")" ]; }
 wait_for 60 "m0 has a mesh address" has_address "$E2E_DIR/m0"
@@ -134,6 +150,20 @@ code=$(curl -s --max-time 30 --unix-socket "$SOCK" -X POST "http://docker/v1.41/
   sed -n 's/.*"StatusCode":\([0-9]*\).*/\1/p')
 [ "$code" = 0 ] || e2e_fail "a container with --dns $A1 --dns-search internal could not fetch http://api:8000/ (exit '$code')"
 e2e_log "a container with --dns $A1 --dns-search internal fetched http://api:8000/"
+
+e2e_log "restarting dockerd (and removing the DOCKER-USER jump by hand first)"
+metric() { curl -s --unix-socket "$E2E_DIR/m1/api.sock" http://weft/metrics | awk -v n="$1" '$1==n {print $2}'; }
+connects=$(metric weft_docker_connects_total)
+ip netns exec "$H1" iptables -D DOCKER-USER -j WEFT-FORWARD
+kill -TERM "$DOCKERD"
+wait "$DOCKERD" || true
+start_dockerd
+reconnected() { [ "$(metric weft_docker_connects_total)" -gt "$connects" ] && jump; }
+wait_for 60 "m1 reconnects to the restarted dockerd and puts its DOCKER-USER jump back" reconnected
+api -X POST "http://docker/v1.41/containers/$API/start" >/dev/null || e2e_fail "cannot start api-1 again"
+APIIP=$(ip_of "$API")
+wait_for 30 "api.internal is answered again after the restart" only_api
+e2e_log "dockerd restarted: reconnected, jump restored, api.internal = $APIIP again"
 
 api -X POST "http://docker/v1.41/containers/$API/stop?t=1" >/dev/null
 gone() { [ -z "$(answers api.internal)" ]; }

@@ -36,7 +36,7 @@ start_agent() {  # I [extra args]
   shift
   ip netns exec "${H[$i]}" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' \
     "$WEFT" agent --data-dir "$E2E_DIR/d$i" --bind "${IP[$i]}:51821" --wg-backend userspace \
-    --dns-upstream none "$@" >>"$E2E_DIR/agent$i.log" 2>&1 &
+    --dns-upstream none --docker off "$@" >>"$E2E_DIR/agent$i.log" 2>&1 &
   AGENT[$i]=$!
   E2E_PIDS+=("$!")
 }
