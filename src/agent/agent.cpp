@@ -14,6 +14,7 @@
 #include "base/hex.hpp"
 #include "crdt/values.hpp"
 #include "gossip/codec.hpp"
+#include "stun/binding.hpp"
 #include "store/durable_replica.hpp"
 
 namespace weft::agent {
@@ -227,7 +228,7 @@ void Agent::receive_datagram() {
       bytes_in_ += n;
       uint8_t first = datagram_[0];
       if (first <= 3) {
-        ++drops_.stun_unhandled;  // STUN: answered once the STUN issue lands
+        answer_stun(n);
       } else if (first == gossip::kSealedFrameType) {
         on_frame({datagram_.data(), n}, format_host_port(datagram_from_.address(), datagram_from_.port()));
         after_event();
@@ -236,6 +237,34 @@ void Agent::receive_datagram() {
       }
     }
     receive_datagram();
+  });
+}
+
+// STUN on the control port (first byte 0-3, RFC 7983): Binding requests are answered with the
+// address they came from; everything else STUN-shaped is dropped and counted.
+void Agent::answer_stun(size_t n) {
+  stun::Address from;
+  auto ip = datagram_from_.address();
+  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = ip.to_v6().to_v4();
+  from.port = datagram_from_.port();
+  if (ip.is_v4()) {
+    auto b = ip.to_v4().to_bytes();
+    std::copy(b.begin(), b.end(), from.ip.begin());
+  } else {
+    from.v6 = true;
+    auto b = ip.to_v6().to_bytes();
+    std::copy(b.begin(), b.end(), from.ip.begin());
+  }
+  auto reply = stun::answer_binding({datagram_.data(), n}, from, nullptr);
+  if (!reply) {
+    ++drops_.stun_dropped;
+    return;
+  }
+  ++stun_answered_;
+  auto bytes = std::make_shared<std::vector<uint8_t>>(std::move(*reply));
+  bytes_out_ += bytes->size();
+  udp_.async_send_to(asio::buffer(*bytes), datagram_from_, [this, bytes](boost::system::error_code ec, size_t) {
+    if (ec) ++send_errors_;
   });
 }
 

@@ -60,7 +60,7 @@ struct AgentOptions {
 
 struct DropCounters {
   uint64_t not_control = 0;   // first byte neither sealed nor STUN
-  uint64_t stun_unhandled = 0;
+  uint64_t stun_dropped = 0;    // STUN-shaped but malformed, or not a request
   uint64_t undecodable = 0;   // authenticated but not a valid message
   uint64_t oversized_stream = 0;
 };
@@ -82,6 +82,7 @@ class Agent {
   void open_state();
   void receive_datagram();
   void accept_stream();
+  void answer_stun(size_t n);
   void read_stream(std::shared_ptr<tcp::socket> socket);
   void on_frame(std::span<const uint8_t> frame, const std::string& from);
   void run_effects(gossip::Effects& fx);
@@ -159,6 +160,7 @@ class Agent {
   uint64_t member_changes_ = 0;  // bumps on every membership event (the DNS view's liveness)
   std::unique_ptr<Rng> dns_rng_;
   uint64_t dns_refused_ = 0, dns_formerr_ = 0, dns_nxdomain_ = 0;
+  uint64_t stun_answered_ = 0;
   uint64_t frames_in_ = 0, frames_out_ = 0, bytes_in_ = 0, bytes_out_ = 0, send_errors_ = 0;
 };
 

@@ -87,7 +87,8 @@ std::string Agent::metrics_text() const {
   }
   line("weft_frames_dropped_total", "reason=\"undecodable\"", drops_.undecodable);
   line("weft_frames_dropped_total", "reason=\"not_control\"", drops_.not_control);
-  line("weft_frames_dropped_total", "reason=\"stun_unhandled\"", drops_.stun_unhandled);
+  line("weft_frames_dropped_total", "reason=\"stun\"", drops_.stun_dropped);
+  line("weft_stun_answered_total", "", stun_answered_);
   line("weft_frames_dropped_total", "reason=\"oversized_stream\"", drops_.oversized_stream);
   out += "# HELP weft_records_merged_total Records received, by merge result.\n# TYPE weft_records_merged_total counter\n";
   for (size_t i = 0; i < crdt::kMergeResultCount; ++i) {

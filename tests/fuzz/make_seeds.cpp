@@ -11,6 +11,7 @@
 #include "gossip/seal.hpp"
 #include "dns/wire.hpp"
 #include "wg/genl_message.hpp"
+#include "stun/message.hpp"
 
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
@@ -87,6 +88,41 @@ int main(int argc, char** argv) {
       std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
       f << s;
     }
+    return 0;
+  }
+  if (target == "stun_message_fuzz") {
+    using namespace weft::stun;
+    int n = 0;
+    auto save = [&](const std::vector<uint8_t>& b) {
+      std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
+      f.write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
+    };
+    Message req;
+    req.transaction = {0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    save(encode(req));
+    req.fingerprint = true;
+    req.software = "seed";
+    save(encode(req));
+    req.change_request = 0;
+    req.transaction[0] = 0x99;  // an RFC 3489 client
+    save(encode(req));
+    Message resp = req;
+    resp.cls = Class::success;
+    resp.transaction[0] = 0x21;
+    resp.change_request.reset();
+    Address a;
+    a.ip = {192, 0, 2, 1};
+    a.port = 32853;
+    resp.xor_mapped = a;
+    resp.mapped = a;
+    save(encode(resp));
+    Message err = resp;
+    err.cls = Class::error;
+    err.xor_mapped.reset();
+    err.error = 420;
+    err.reason = "Unknown Attribute";
+    err.unknown_attributes = {0x0024, 0x0003};
+    save(encode(err));
     return 0;
   }
   if (target == "docker_json_fuzz") {

@@ -1,0 +1,128 @@
+// STUN conformance with real peers on loopback: the agent's control port answers the `stun`
+// client (stun-client, RFC 3489 style) and coturn's turnutils clients (RFC 5389/8489) with the
+// right reflexive address; our codec's request gets a correct answer from coturn's turnserver.
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+
+#include <regex>
+
+#include "stun/message.hpp"
+#include "support/ports.hpp"
+#include "support/process.hpp"
+#include "support/temp_dir.hpp"
+
+using namespace weft;
+using namespace std::chrono_literals;
+
+namespace {
+
+const std::string kWeft = WEFT_BINARY;
+
+class StunAgent : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    port_ = test::free_port();
+    dir_ = (tmp_.path() / "d").string();
+    auto init = test::run({kWeft, "init", "--data-dir", dir_, "--name", "s0", "--advertise", "127.0.0.1:" + std::to_string(port_)});
+    ASSERT_EQ(init.code, 0) << init.output;
+    pid_ = test::spawn({kWeft, "agent", "--data-dir", dir_, "--bind", "127.0.0.1:" + std::to_string(port_), "--dns-upstream", "none"},
+                       tmp_.path() / "agent.log");
+    ASSERT_TRUE(test::wait_until([&] { return test::run({kWeft, "status", "--data-dir", dir_}, 5s).code == 0; }, 10s));
+  }
+  void TearDown() override { test::stop(pid_); }
+  std::string metrics() {
+    return test::run({"/usr/bin/curl", "-s", "--unix-socket", dir_ + "/api.sock", "http://weft/metrics"}, 10s).output;
+  }
+  test::TempDir tmp_;
+  uint16_t port_ = 0;
+  std::string dir_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace
+
+TEST_F(StunAgent, AnswersTheStunClientWithItsOwnAddress) {
+  // test 1 of the stun client: one Binding request (RFC 3489: no cookie, CHANGE-REQUEST 0).
+  auto r = test::run({"/usr/bin/stun", "127.0.0.1:" + std::to_string(port_), "1", "-v"}, 20s);
+  std::smatch opened, mapped;
+  ASSERT_TRUE(std::regex_search(r.output, opened, std::regex("Opened port (\\d+)"))) << r.output;
+  ASSERT_TRUE(std::regex_search(r.output, mapped, std::regex("MappedAddress = 127\\.0\\.0\\.1:(\\d+)"))) << r.output;
+  EXPECT_EQ(opened[1], mapped[1]) << r.output;
+  EXPECT_NE(r.output.find("ok=1"), std::string::npos) << r.output;
+}
+
+TEST_F(StunAgent, AnswersCoturnsClientsWithTheirReflexiveAddress) {
+  auto d = test::run({"/usr/bin/turnutils_natdiscovery", "-m", "-p", std::to_string(port_), "127.0.0.1"}, 20s);
+  std::smatch reflexive, local;
+  ASSERT_TRUE(std::regex_search(d.output, reflexive, std::regex("UDP reflexive addr: 127\\.0\\.0\\.1:(\\d+)"))) << d.output;
+  ASSERT_TRUE(std::regex_search(d.output, local, std::regex("Local addr: : 0\\.0\\.0\\.0:(\\d+)"))) << d.output;
+  EXPECT_EQ(reflexive[1], local[1]) << d.output;  // loopback: no NAT, so the same port
+  auto c = test::run({"/usr/bin/turnutils_stunclient", "-p", std::to_string(port_), "127.0.0.1"}, 20s);
+  EXPECT_TRUE(std::regex_search(c.output, std::regex("UDP reflexive addr: 127\\.0\\.0\\.1:\\d+"))) << c.output;
+  auto m = metrics();
+  EXPECT_TRUE(std::regex_search(m, std::regex("weft_stun_answered_total [1-9]"))) << m;
+  // And the agent still speaks its own protocol on that port.
+  EXPECT_EQ(test::run({kWeft, "members", "--data-dir", dir_}, 10s).code, 0);
+}
+
+TEST_F(StunAgent, GarbageThatLooksLikeStunIsCountedNotAnswered) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port_);
+  uint8_t junk[24] = {0x00, 0x01, 0x00, 0x40};  // length beyond the datagram
+  sendto(s, junk, sizeof junk, 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  close(s);
+  ASSERT_TRUE(test::wait_until([&] { return metrics().find("weft_frames_dropped_total{reason=\"stun\"} 1") != std::string::npos; }, 10s))
+      << metrics();
+}
+
+TEST(StunCodec, CoturnAnswersOurBindingRequest) {
+  test::TempDir tmp;
+  uint16_t port = test::free_port();
+  pid_t coturn = test::spawn({"/usr/bin/turnserver", "-S", "-L", "127.0.0.1", "-p", std::to_string(port), "-z", "-n", "--no-cli",
+                              "--no-tls", "--no-dtls", "--log-file", "stdout"},
+                             tmp.path() / "coturn.log");
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  socklen_t len = sizeof local;
+  getsockname(s, reinterpret_cast<sockaddr*>(&local), &len);
+  timeval tv{0, 300'000};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  sockaddr_in server{};
+  server.sin_family = AF_INET;
+  server.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  server.sin_port = htons(port);
+  stun::Message req;
+  req.transaction = {0x21, 0x12, 0xA4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  req.fingerprint = true;
+  auto bytes = stun::encode(req);
+  std::optional<stun::Message> answer;
+  // coturn needs a moment to bind: resend until it answers (the RFC's client retransmits too).
+  ASSERT_TRUE(test::wait_until([&] {
+    sendto(s, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&server), sizeof server);
+    std::vector<uint8_t> buf(1500);
+    ssize_t n = recv(s, buf.data(), buf.size(), 0);
+    if (n <= 0) return false;
+    buf.resize(static_cast<size_t>(n));
+    std::string why;
+    answer = stun::parse(buf, &why);
+    EXPECT_TRUE(answer) << why;
+    return true;
+  }, 10s)) << test::run({"/bin/cat", (tmp.path() / "coturn.log").string()}).output;
+  close(s);
+  test::stop(coturn);
+  ASSERT_TRUE(answer);
+  EXPECT_EQ(answer->cls, stun::Class::success);
+  EXPECT_EQ(answer->transaction, req.transaction);
+  ASSERT_TRUE(answer->xor_mapped);
+  EXPECT_EQ(answer->xor_mapped->to_string(), "127.0.0.1:" + std::to_string(ntohs(local.sin_port)));
+  EXPECT_TRUE(answer->fingerprint);  // present and verified by our parser
+  EXPECT_NE(answer->software.find("Coturn"), std::string::npos) << answer->software;
+}

@@ -1,0 +1,180 @@
+// STUN messages and the Binding server (RFC 8489), with the XOR-MAPPED-ADDRESS bytes of RFC 5769's
+// sample IPv4 response (192.0.2.1:32853 -> port a1 47, address e1 12 a6 43).
+#include <gtest/gtest.h>
+
+#include <arpa/inet.h>
+
+#include "stun/binding.hpp"
+#include "stun/message.hpp"
+
+using namespace weft::stun;
+
+namespace {
+
+std::array<uint8_t, 16> tid_with_cookie() {
+  return {0x21, 0x12, 0xA4, 0x42, 0xb7, 0xe7, 0xa7, 0x01, 0xbc, 0x34, 0xd6, 0x86, 0xfa, 0x87, 0xdf, 0xae};
+}
+
+Address v4(const char* ip, uint16_t port) {
+  Address a;
+  inet_pton(AF_INET, ip, a.ip.data());
+  a.port = port;
+  return a;
+}
+
+Address v6(const char* ip, uint16_t port) {
+  Address a;
+  a.v6 = true;
+  inet_pton(AF_INET6, ip, a.ip.data());
+  a.port = port;
+  return a;
+}
+
+std::vector<uint8_t> request(std::vector<std::pair<uint16_t, std::vector<uint8_t>>> attrs = {}, bool cookie = true,
+                             uint16_t method = kBinding, Class cls = Class::request) {
+  std::vector<uint8_t> out;
+  uint16_t type = message_type(method, cls);
+  out = {static_cast<uint8_t>(type >> 8), static_cast<uint8_t>(type), 0, 0};
+  auto tid = tid_with_cookie();
+  if (!cookie) tid[0] = 0x99;
+  out.insert(out.end(), tid.begin(), tid.end());
+  for (auto& [t, v] : attrs) {
+    out.push_back(static_cast<uint8_t>(t >> 8));
+    out.push_back(static_cast<uint8_t>(t));
+    out.push_back(0);
+    out.push_back(static_cast<uint8_t>(v.size()));
+    out.insert(out.end(), v.begin(), v.end());
+    while (out.size() % 4) out.push_back(0);
+  }
+  out[3] = static_cast<uint8_t>(out.size() - kHeaderSize);
+  return out;
+}
+
+bool contains(const std::vector<uint8_t>& hay, const std::vector<uint8_t>& needle) {
+  return std::search(hay.begin(), hay.end(), needle.begin(), needle.end()) != hay.end();
+}
+
+}  // namespace
+
+TEST(StunMessage, TypesOfBindingRequestAndResponses) {
+  EXPECT_EQ(message_type(kBinding, Class::request), 0x0001);
+  EXPECT_EQ(message_type(kBinding, Class::indication), 0x0011);
+  EXPECT_EQ(message_type(kBinding, Class::success), 0x0101);
+  EXPECT_EQ(message_type(kBinding, Class::error), 0x0111);
+  EXPECT_EQ(message_type(0xFFF, Class::error), 0x3FFF);
+}
+
+TEST(StunMessage, XorMappedAddressAsInRfc5769) {
+  Message m;
+  m.cls = Class::success;
+  m.transaction = tid_with_cookie();
+  m.xor_mapped = v4("192.0.2.1", 32853);
+  auto bytes = encode(m);
+  EXPECT_TRUE(contains(bytes, {0x00, 0x20, 0x00, 0x08, 0x00, 0x01, 0xa1, 0x47, 0xe1, 0x12, 0xa6, 0x43}));
+  auto back = parse(bytes, nullptr);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(back->xor_mapped, m.xor_mapped);
+  EXPECT_EQ(back->cls, Class::success);
+  EXPECT_EQ(back->method, kBinding);
+}
+
+TEST(StunMessage, RoundTripsWithFingerprintAndDetectsCorruption) {
+  Message m;
+  m.cls = Class::success;
+  m.transaction = tid_with_cookie();
+  m.xor_mapped = v6("2001:db8:1234:5678:11:2233:4455:6677", 32853);
+  m.software = "weft test";
+  m.fingerprint = true;
+  auto bytes = encode(m);
+  std::string why;
+  auto back = parse(bytes, &why);
+  ASSERT_TRUE(back) << why;
+  EXPECT_EQ(back->xor_mapped, m.xor_mapped);
+  EXPECT_EQ(back->xor_mapped->to_string(), "[2001:db8:1234:5678:11:2233:4455:6677]:32853");
+  EXPECT_EQ(back->software, "weft test");
+  EXPECT_TRUE(back->fingerprint);
+  bytes[bytes.size() - 9] ^= 1;  // a bit of the SOFTWARE text
+  EXPECT_FALSE(parse(bytes, &why));
+  EXPECT_EQ(why, "wrong FINGERPRINT");
+}
+
+TEST(StunMessage, RefusesMalformedMessages) {
+  auto good = request();
+  std::vector<std::vector<uint8_t>> bad{
+      {},
+      std::vector<uint8_t>(good.begin(), good.begin() + 19),
+      request({{0x8022, {'a'}}}),  // fine on its own: made bad below
+  };
+  bad[2][3] += 4;  // length beyond the datagram
+  auto high_bits = good;
+  high_bits[0] |= 0x80;
+  bad.push_back(high_bits);
+  bad.push_back(request({{0x0020, {0, 1, 0, 0}}}));                          // XOR-MAPPED too short
+  bad.push_back(request({{0x0020, {0, 3, 0, 0, 1, 2, 3, 4}}}));              // unknown family
+  bad.push_back(request({{0x0009, {0, 0, 7, 0}}}));                          // error class 7
+  bad.push_back(request({{0x000A, {0, 1, 0}}}));                             // odd UNKNOWN-ATTRIBUTES
+  bad.push_back(request({{0x8028, {0, 0, 0, 0}}}));                          // wrong fingerprint
+  bad.push_back(request({{0x0003, {0, 0}}}));                                // short CHANGE-REQUEST
+  auto truncated_attr = request({{0x8022, {'a', 'b', 'c', 'd', 'e'}}});
+  truncated_attr.resize(truncated_attr.size() - 4);
+  truncated_attr[3] -= 4;
+  bad.push_back(truncated_attr);
+  for (size_t i = 0; i < bad.size(); ++i) {
+    std::string why;
+    EXPECT_FALSE(parse(bad[i], &why)) << i;
+    EXPECT_FALSE(why.empty()) << i;
+  }
+}
+
+TEST(StunBinding, AnswersWithTheSourceAddress) {
+  auto from = v4("198.51.100.7", 40000);
+  auto reply = answer_binding(request(), from, nullptr);
+  ASSERT_TRUE(reply);
+  auto r = parse(*reply, nullptr);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->cls, Class::success);
+  EXPECT_EQ(r->transaction, tid_with_cookie());
+  EXPECT_EQ(r->xor_mapped, from);
+  EXPECT_FALSE(r->mapped);
+  EXPECT_TRUE(r->fingerprint);
+  EXPECT_EQ(r->software, kSoftware);
+  auto six = v6("2001:db8::9", 5);
+  EXPECT_EQ(parse(*answer_binding(request(), six, nullptr), nullptr)->xor_mapped, six);
+}
+
+TEST(StunBinding, Rfc3489ClientsGetMappedAddress) {
+  auto from = v4("198.51.100.7", 40000);
+  // No magic cookie, and the CHANGE-REQUEST with no flags such clients always send.
+  auto r = parse(*answer_binding(request({{0x0003, {0, 0, 0, 0}}}, false), from, nullptr), nullptr);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->cls, Class::success);
+  EXPECT_EQ(r->mapped, from);
+  EXPECT_FALSE(r->xor_mapped);
+  EXPECT_FALSE(r->fingerprint);
+}
+
+TEST(StunBinding, UnknownRequiredAttributesGet420AndOptionalOnesAreIgnored) {
+  auto from = v4("198.51.100.7", 40000);
+  auto r = parse(*answer_binding(request({{0x0024, {0, 0, 0, 1}}, {0x8029, {1, 2, 3, 4}}}), from, nullptr), nullptr);
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->cls, Class::error);
+  EXPECT_EQ(r->error, 420);
+  EXPECT_EQ(r->unknown_attributes, std::vector<uint16_t>{0x0024});
+  auto ok = parse(*answer_binding(request({{0x8029, {1, 2, 3, 4}}}), from, nullptr), nullptr);
+  EXPECT_EQ(ok->cls, Class::success);
+  // Asking for another address or port: we have one of each.
+  auto change = parse(*answer_binding(request({{0x0003, {0, 0, 0, 6}}}), from, nullptr), nullptr);
+  EXPECT_EQ(change->error, 420);
+  EXPECT_EQ(change->unknown_attributes, std::vector<uint16_t>{0x0003});
+}
+
+TEST(StunBinding, OtherMethodsGet400AndNonRequestsNothing) {
+  auto from = v4("198.51.100.7", 40000);
+  auto r = parse(*answer_binding(request({}, true, 0x003), from, nullptr), nullptr);  // Allocate
+  EXPECT_EQ(r->error, 400);
+  std::string why;
+  EXPECT_FALSE(answer_binding(request({}, true, kBinding, Class::success), from, &why));
+  EXPECT_EQ(why, "not a request");
+  EXPECT_FALSE(answer_binding(request({}, true, kBinding, Class::indication), from, &why));
+  EXPECT_FALSE(answer_binding(std::vector<uint8_t>{0, 1, 0}, from, &why));
+}
