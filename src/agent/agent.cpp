@@ -178,6 +178,8 @@ void Agent::start() {
   config.packet_budget = config.packet_budget > gossip::kSealOverhead ? config.packet_budget - gossip::kSealOverhead : 512;
   membership_ = std::make_unique<gossip::Membership>(replica_->id(), cluster_.name, advertise_, incarnation, config,
                                                      seed, *replica_);
+  randombytes_buf(&seed, sizeof seed);
+  reflexive_ = std::make_unique<stun::ReflexiveProbe>(stun::ReflexiveProbe::Config{}, seed);
   write_machine_record();
   write_wireguard_endpoint();
   uint64_t now = now_ms();
@@ -242,30 +244,75 @@ void Agent::receive_datagram() {
 
 // STUN on the control port (first byte 0-3, RFC 7983): Binding requests are answered with the
 // address they came from; everything else STUN-shaped is dropped and counted.
-void Agent::answer_stun(size_t n) {
-  stun::Address from;
-  auto ip = datagram_from_.address();
+namespace {
+
+stun::Address to_stun(asio::ip::address ip, uint16_t port) {
+  stun::Address a;
   if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = ip.to_v6().to_v4();
-  from.port = datagram_from_.port();
+  a.port = port;
   if (ip.is_v4()) {
     auto b = ip.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), from.ip.begin());
+    std::copy(b.begin(), b.end(), a.ip.begin());
   } else {
-    from.v6 = true;
+    a.v6 = true;
     auto b = ip.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), from.ip.begin());
+    std::copy(b.begin(), b.end(), a.ip.begin());
   }
-  auto reply = stun::answer_binding({datagram_.data(), n}, from, nullptr);
+  return a;
+}
+
+asio::ip::udp::endpoint from_stun(const stun::Address& a) {
+  if (a.v6) {
+    asio::ip::address_v6::bytes_type b;
+    std::copy(a.ip.begin(), a.ip.end(), b.begin());
+    return asio::ip::udp::endpoint(asio::ip::address_v6(b), a.port);
+  }
+  return asio::ip::udp::endpoint(asio::ip::address_v4({a.ip[0], a.ip[1], a.ip[2], a.ip[3]}), a.port);
+}
+
+}  // namespace
+
+void Agent::answer_stun(size_t n) {
+  std::span<const uint8_t> bytes(datagram_.data(), n);
+  stun::Address from = to_stun(datagram_from_.address(), datagram_from_.port());
+  auto reply = stun::answer_binding(bytes, from, nullptr);
   if (!reply) {
-    ++drops_.stun_dropped;
+    if (reflexive_->on_response(bytes, from)) ++stun_responses_;
+    else ++drops_.stun_dropped;
     return;
   }
   ++stun_answered_;
-  auto bytes = std::make_shared<std::vector<uint8_t>>(std::move(*reply));
+  send_stun(from, std::move(*reply));
+}
+
+void Agent::send_stun(const stun::Address& to, std::vector<uint8_t> data) {
+  auto bytes = std::make_shared<std::vector<uint8_t>>(std::move(data));
   bytes_out_ += bytes->size();
-  udp_.async_send_to(asio::buffer(*bytes), datagram_from_, [this, bytes](boost::system::error_code ec, size_t) {
+  udp_.async_send_to(asio::buffer(*bytes), from_stun(to), [this, bytes](boost::system::error_code ec, size_t) {
     if (ec) ++send_errors_;
   });
+}
+
+// Every minute, ask up to three live members (distinct addresses first) what address our
+// control port has from where they are; the answers say whether a NAT is in the way and how it
+// maps. Retransmissions come from the probe's own timer.
+void Agent::probe_reflexive(uint64_t now) {
+  if (!membership_->joined()) return;
+  if (now >= next_reflexive_) {
+    std::vector<stun::Address> servers;
+    for (const auto& [id, m] : membership_->members()) {
+      if (m.state != gossip::MemberState::alive || id == replica_->id()) continue;
+      if (auto hp = parse_host_port(m.address)) servers.push_back(to_stun(hp->ip, hp->port));
+    }
+    // A different start each round, so that over time every member is asked.
+    if (!servers.empty()) std::rotate(servers.begin(), servers.begin() + static_cast<long>((now / 1000) % servers.size()), servers.end());
+    for (auto& s : reflexive_->start(servers, now)) send_stun(s.to, std::move(s.bytes));
+    // Until two answers agree or disagree (a first round may come before the members do), soon.
+    bool settled = reflexive_->mapping() != stun::Mapping::unknown;
+    next_reflexive_ = now + (settled ? 60'000 : 5'000);
+  }
+  if (reflexive_->next_wakeup() <= now)
+    for (auto& s : reflexive_->on_timer(now)) send_stun(s.to, std::move(s.bytes));
 }
 
 void Agent::accept_stream() {
@@ -391,6 +438,7 @@ void Agent::after_event() {
   }
   check_join(now);
   reconcile_mesh(now);
+  probe_reflexive(now);
   arm_timer();
 }
 
@@ -410,6 +458,7 @@ void Agent::arm_timer() {
   uint64_t next = membership_->next_wakeup();
   if (join_deadline_ && !membership_->joined()) next = std::min(next, join_deadline_);
   next = std::min(next, next_settle_);
+  if (membership_->joined()) next = std::min({next, next_reflexive_, reflexive_->next_wakeup()});
   if (mesh_) {
     // Drift repair once peers are managed; a retry of host networking after an error.
     if (membership_->joined() && mesh_->subnet() && next_mesh_check_ > now) next = std::min(next, next_mesh_check_);

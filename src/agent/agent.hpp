@@ -31,6 +31,7 @@
 #include "gossip/membership.hpp"
 #include "gossip/seal.hpp"
 #include "store/identity.hpp"
+#include "stun/reflexive.hpp"
 #include "store/record_store.hpp"
 
 namespace weft::agent {
@@ -83,6 +84,8 @@ class Agent {
   void receive_datagram();
   void accept_stream();
   void answer_stun(size_t n);
+  void probe_reflexive(uint64_t now);
+  void send_stun(const stun::Address& to, std::vector<uint8_t> bytes);
   void read_stream(std::shared_ptr<tcp::socket> socket);
   void on_frame(std::span<const uint8_t> frame, const std::string& from);
   void run_effects(gossip::Effects& fx);
@@ -161,6 +164,9 @@ class Agent {
   std::unique_ptr<Rng> dns_rng_;
   uint64_t dns_refused_ = 0, dns_formerr_ = 0, dns_nxdomain_ = 0;
   uint64_t stun_answered_ = 0;
+  uint64_t stun_responses_ = 0;         // answers to our own Binding requests
+  std::unique_ptr<stun::ReflexiveProbe> reflexive_;
+  uint64_t next_reflexive_ = 0;         // the next round of asking peers who we are
   uint64_t frames_in_ = 0, frames_out_ = 0, bytes_in_ = 0, bytes_out_ = 0, send_errors_ = 0;
 };
 

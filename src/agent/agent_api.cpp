@@ -55,6 +55,8 @@ std::string Agent::status_json() const {
               {"subnet", subnet ? json(subnet->to_string()) : json(nullptr)},
               {"mesh_address", mesh},
               {"docker", docker_ ? docker_->status() : std::string("off")},
+              {"reflexive_address", reflexive_ && reflexive_->reflexive() ? json(reflexive_->reflexive()->to_string()) : json()},
+              {"nat_mapping", reflexive_ ? stun::mapping_name(reflexive_->mapping()) : "unknown"},
               {"address", advertise_},
               {"incarnation", membership_->self().incarnation},
               {"joined", membership_->joined()},
@@ -89,6 +91,7 @@ std::string Agent::metrics_text() const {
   line("weft_frames_dropped_total", "reason=\"not_control\"", drops_.not_control);
   line("weft_frames_dropped_total", "reason=\"stun\"", drops_.stun_dropped);
   line("weft_stun_answered_total", "", stun_answered_);
+  line("weft_stun_responses_total", "", stun_responses_);
   line("weft_frames_dropped_total", "reason=\"oversized_stream\"", drops_.oversized_stream);
   out += "# HELP weft_records_merged_total Records received, by merge result.\n# TYPE weft_records_merged_total counter\n";
   for (size_t i = 0; i < crdt::kMergeResultCount; ++i) {

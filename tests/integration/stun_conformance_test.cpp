@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <filesystem>
 #include <regex>
 
 #include "stun/message.hpp"
@@ -78,6 +79,41 @@ TEST_F(StunAgent, GarbageThatLooksLikeStunIsCountedNotAnswered) {
   close(s);
   ASSERT_TRUE(test::wait_until([&] { return metrics().find("weft_frames_dropped_total{reason=\"stun\"} 1") != std::string::npos; }, 10s))
       << metrics();
+}
+
+// Three agents on three loopback addresses ask each other who they are: each learns its own
+// control address and, with answers from two distinct addresses, an endpoint-independent
+// mapping (there is no NAT on loopback).
+TEST(StunReflexive, AgentsLearnTheirAddressAndMappingFromEachOther) {
+  test::TempDir tmp;
+  std::vector<std::string> dirs, binds;
+  std::vector<pid_t> pids;
+  std::string token;
+  for (int i = 0; i < 3; ++i) {
+    dirs.push_back((tmp.path() / ("a" + std::to_string(i))).string());
+    binds.push_back("127.0.0." + std::to_string(i + 1) + ":" + std::to_string(test::free_port()));
+  }
+  auto init = test::run({kWeft, "init", "--data-dir", dirs[0], "--name", "a0", "--advertise", binds[0]});
+  ASSERT_EQ(init.code, 0) << init.output;
+  token = init.output.substr(init.output.rfind("weft1"));
+  token = token.substr(0, token.find_first_of(" \n"));
+  for (int i = 0; i < 3; ++i) {
+    std::vector<std::string> cmd{kWeft, "agent", "--data-dir", dirs[i], "--bind", binds[i], "--dns-upstream", "none"};
+    if (i > 0) {
+      std::filesystem::create_directories(dirs[i]);
+      cmd.insert(cmd.end(), {"--token", token, "--name", "a" + std::to_string(i)});
+    }
+    pids.push_back(test::spawn(cmd, dirs[i] + ".log"));
+  }
+  auto learned = [&](int i) {
+    auto r = test::run({kWeft, "status", "--json", "--data-dir", dirs[i]}, 5s);
+    return r.output.find("\"reflexive_address\": \"" + binds[i] + "\"") != std::string::npos &&
+           r.output.find("\"nat_mapping\": \"endpoint-independent\"") != std::string::npos;
+  };
+  for (int i = 0; i < 3; ++i)
+    EXPECT_TRUE(test::wait_until([&] { return learned(i); }, 30s))
+        << test::run({kWeft, "status", "--json", "--data-dir", dirs[i]}, 5s).output;
+  for (pid_t p : pids) test::stop(p);
 }
 
 TEST(StunCodec, CoturnAnswersOurBindingRequest) {

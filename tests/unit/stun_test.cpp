@@ -178,3 +178,73 @@ TEST(StunBinding, OtherMethodsGet400AndNonRequestsNothing) {
   EXPECT_FALSE(answer_binding(request({}, true, kBinding, Class::indication), from, &why));
   EXPECT_FALSE(answer_binding(std::vector<uint8_t>{0, 1, 0}, from, &why));
 }
+
+// ---- ReflexiveProbe: the client side, against the Binding server in memory.
+
+#include "stun/reflexive.hpp"
+
+namespace {
+
+// What `server` answers when `self` (as the server sees it) sends `bytes`.
+std::vector<uint8_t> served(const std::vector<uint8_t>& bytes, const Address& seen_as) {
+  return *answer_binding(bytes, seen_as, nullptr);
+}
+
+}  // namespace
+
+TEST(StunReflexive, AsksDistinctIpsFirstAndClassifiesAnEndpointIndependentMapping) {
+  ReflexiveProbe p({}, 42);
+  auto s1 = v4("198.51.100.1", 51821), s1b = v4("198.51.100.1", 51822), s2 = v4("198.51.100.2", 51821),
+       s3 = v4("198.51.100.3", 51821);
+  auto sends = p.start({s1, s1b, s2, s3}, 1000);
+  ASSERT_EQ(sends.size(), 3u);
+  EXPECT_EQ(sends[0].to, s1);
+  EXPECT_EQ(sends[1].to, s2);  // not s1b: another port of an IP already asked
+  EXPECT_EQ(sends[2].to, s3);
+  auto me = v4("203.0.113.9", 40000);
+  for (const auto& s : sends) EXPECT_TRUE(p.on_response(served(s.bytes, me), s.to));
+  EXPECT_FALSE(p.pending());
+  EXPECT_EQ(p.reflexive(), me);
+  EXPECT_EQ(p.mapping(), Mapping::endpoint_independent);
+}
+
+TEST(StunReflexive, DifferentMappingsPerServerMeanAddressDependent) {
+  ReflexiveProbe p({}, 7);
+  auto sends = p.start({v4("198.51.100.1", 1), v4("198.51.100.2", 1), v4("198.51.100.3", 1)}, 0);
+  EXPECT_FALSE(p.reflexive());  // nothing finished yet
+  EXPECT_TRUE(p.on_response(served(sends[0].bytes, v4("203.0.113.9", 40000)), sends[0].to));
+  EXPECT_TRUE(p.on_response(served(sends[1].bytes, v4("203.0.113.9", 40001)), sends[1].to));
+  EXPECT_TRUE(p.on_response(served(sends[2].bytes, v4("203.0.113.9", 40000)), sends[2].to));
+  EXPECT_EQ(p.mapping(), Mapping::address_dependent);
+  EXPECT_EQ(p.reflexive(), v4("203.0.113.9", 40000));  // the most common answer
+}
+
+TEST(StunReflexive, RetransmitsWithADoublingRtoThenGivesUp) {
+  ReflexiveProbe p({500, 4, 3}, 1);
+  auto sends = p.start({v4("198.51.100.1", 1), v4("198.51.100.2", 1)}, 0);
+  ASSERT_EQ(sends.size(), 2u);
+  EXPECT_EQ(p.next_wakeup(), 500u);
+  EXPECT_TRUE(p.on_timer(499).empty());
+  EXPECT_EQ(p.on_timer(500).size(), 2u);   // 2nd attempt
+  EXPECT_EQ(p.next_wakeup(), 1500u);       // then 1 s later
+  EXPECT_TRUE(p.on_response(served(sends[0].bytes, v4("203.0.113.9", 4)), sends[0].to));
+  EXPECT_EQ(p.on_timer(1500).size(), 1u);  // 3rd attempt, one server left
+  EXPECT_EQ(p.on_timer(3500).size(), 1u);  // 4th
+  EXPECT_TRUE(p.pending());
+  EXPECT_TRUE(p.on_timer(7500).empty());   // out of attempts: the round ends
+  EXPECT_FALSE(p.pending());
+  EXPECT_EQ(p.reflexive(), v4("203.0.113.9", 4));
+  EXPECT_EQ(p.mapping(), Mapping::unknown);  // one server answered: cannot classify
+}
+
+TEST(StunReflexive, IgnoresStrangersSpoofersAndRequests) {
+  ReflexiveProbe p({}, 3);
+  auto sends = p.start({v4("198.51.100.1", 1)}, 0);
+  auto answer = served(sends[0].bytes, v4("203.0.113.9", 4));
+  EXPECT_FALSE(p.on_response(answer, v4("198.51.100.66", 1)));  // right id, wrong server
+  EXPECT_FALSE(p.on_response(sends[0].bytes, sends[0].to));        // a request, not an answer
+  auto other = request();
+  EXPECT_FALSE(p.on_response(served(other, v4("203.0.113.9", 4)), sends[0].to));  // unknown id
+  EXPECT_TRUE(p.pending());
+  EXPECT_TRUE(p.on_response(answer, sends[0].to));
+}
