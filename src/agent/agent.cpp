@@ -282,13 +282,13 @@ void Agent::answer_stun(size_t n) {
     return;
   }
   ++stun_answered_;
-  send_stun(from, std::move(*reply));
+  send_stun(datagram_from_, std::move(*reply));  // as it came (an IPv6 socket sees v4-mapped peers)
 }
 
-void Agent::send_stun(const stun::Address& to, std::vector<uint8_t> data) {
+void Agent::send_stun(const asio::ip::udp::endpoint& to, std::vector<uint8_t> data) {
   auto bytes = std::make_shared<std::vector<uint8_t>>(std::move(data));
   bytes_out_ += bytes->size();
-  udp_.async_send_to(asio::buffer(*bytes), from_stun(to), [this, bytes](boost::system::error_code ec, size_t) {
+  udp_.async_send_to(asio::buffer(*bytes), to, [this, bytes](boost::system::error_code ec, size_t) {
     if (ec) ++send_errors_;
   });
 }
@@ -306,13 +306,13 @@ void Agent::probe_reflexive(uint64_t now) {
     }
     // A different start each round, so that over time every member is asked.
     if (!servers.empty()) std::rotate(servers.begin(), servers.begin() + static_cast<long>((now / 1000) % servers.size()), servers.end());
-    for (auto& s : reflexive_->start(servers, now)) send_stun(s.to, std::move(s.bytes));
+    for (auto& s : reflexive_->start(servers, now)) send_stun(from_stun(s.to), std::move(s.bytes));
     // Until two answers agree or disagree (a first round may come before the members do), soon.
     bool settled = reflexive_->mapping() != stun::Mapping::unknown;
     next_reflexive_ = now + (settled ? 60'000 : 5'000);
   }
   if (reflexive_->next_wakeup() <= now)
-    for (auto& s : reflexive_->on_timer(now)) send_stun(s.to, std::move(s.bytes));
+    for (auto& s : reflexive_->on_timer(now)) send_stun(from_stun(s.to), std::move(s.bytes));
 }
 
 void Agent::accept_stream() {

@@ -85,7 +85,7 @@ class Agent {
   void accept_stream();
   void answer_stun(size_t n);
   void probe_reflexive(uint64_t now);
-  void send_stun(const stun::Address& to, std::vector<uint8_t> bytes);
+  void send_stun(const boost::asio::ip::udp::endpoint& to, std::vector<uint8_t> bytes);
   void read_stream(std::shared_ptr<tcp::socket> socket);
   void on_frame(std::span<const uint8_t> frame, const std::string& from);
   void run_effects(gossip::Effects& fx);
