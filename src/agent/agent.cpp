@@ -501,11 +501,7 @@ const dns::ZoneView& Agent::dns_view() {
   std::array<uint64_t, 4> key{state.kind_version(crdt::Kind::machine), state.kind_version(crdt::Kind::service_instance),
                               state.kind_version(crdt::Kind::subnet_claim), member_changes_};
   if (!dns_view_ || key != dns_view_key_) {
-    std::set<crdt::OwnerId> live;
-    for (const auto& [id, m] : membership_->members())
-      if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) live.insert(id);
-    live.insert(replica_->id());
-    dns_view_ = dns::build_view(state, live, replica_->id(), cluster_.network);
+    dns_view_ = dns::build_view(state, live_members(), replica_->id(), cluster_.network);
     dns_view_key_ = key;
     dns_cache_.clear();
   }

@@ -54,6 +54,8 @@ void Agent::write_wireguard_endpoint() {
   publish_local({replica_->put(crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName, value, now_ms())});
 }
 
+// Machines whose records are served (DNS) and who are peers (WireGuard): alive or suspect, and
+// this one. A member is out only once SWIM declares it dead or it left.
 std::set<crdt::OwnerId> Agent::live_members() const {
   std::set<crdt::OwnerId> live;
   for (const auto& [id, m] : membership_->members())

@@ -7,6 +7,7 @@
 
 #include <set>
 
+#include "agent/local_api.hpp"
 #include "wg/device.hpp"
 #include "wg/firewall.hpp"
 
@@ -15,16 +16,6 @@ namespace weft::agent {
 using json = nlohmann::json;
 
 namespace {
-
-std::string url_encode(const std::string& s) {
-  static const char* hex = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') out.push_back(static_cast<char>(c));
-    else out += {'%', hex[c >> 4], hex[c & 15]};
-  }
-  return out;
-}
 
 bool is_socket(const std::string& path) {
   struct stat st {};

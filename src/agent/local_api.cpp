@@ -151,4 +151,14 @@ ApiResponse call_local_api(const std::filesystem::path& socket_path, const std::
   return ApiResponse{static_cast<int>(res.result_int()), std::string(res[http::field::content_type]), res.body()};
 }
 
+std::string url_encode(std::string_view s) {
+  static const char* hex = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') out.push_back(static_cast<char>(c));
+    else out += {'%', hex[c >> 4], hex[c & 15]};
+  }
+  return out;
+}
+
 }  // namespace weft::agent

@@ -9,8 +9,13 @@
 #include <functional>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace weft::agent {
+
+// Percent-encoding of a query value (letters, digits, '-', '_', '.' stay as they are); the API
+// decodes it. Also for the Docker Engine API's filters.
+std::string url_encode(std::string_view s);
 
 struct ApiRequest {
   std::string method;

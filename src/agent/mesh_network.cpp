@@ -15,11 +15,12 @@ MeshNetwork::MeshNetwork(MeshOptions options, Ipv4Net network, uint16_t control_
   host_ = std::make_unique<wg::HostNetwork>(wg::HostNetworkConfig{options_.interface_name, options_.bridge, options_.mtu, network_});
   if (options_.backend == "userspace") {
     auto device = std::make_unique<wg::UapiDevice>(options_.interface_name, options_.socket_dir);
-    if (options_.wireguard_go != "none" && !device->reachable()) {
+    bool running = device->reachable();
+    if (options_.wireguard_go != "none" && !running) {
       daemon_ = std::make_unique<wg::WireguardGo>(options_.wireguard_go, options_.interface_name, device->socket_path(),
                                                   data_dir / "wireguard-go.log", std::chrono::seconds(10));
       spdlog::info("wireguard-go started for {} (pid {})", options_.interface_name, daemon_->pid());
-    } else if (!device->reachable()) {
+    } else if (!running) {
       throw wg::DeviceError("no userspace WireGuard daemon answers on " + device->socket_path().string() +
                             " (--wireguard-go none expects one to run already)");
     } else {

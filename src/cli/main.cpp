@@ -38,19 +38,6 @@ json api(const std::string& data_dir, const std::string& method, const std::stri
   return out;
 }
 
-std::string url_encode(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.') out.push_back(static_cast<char>(c));
-    else {
-      char buf[4];
-      std::snprintf(buf, sizeof buf, "%%%02X", c);
-      out += buf;
-    }
-  }
-  return out;
-}
-
 std::string token_for(store::RecordStore& store, const agent::ClusterInfo& info, const std::vector<std::string>& extra) {
   agent::JoinToken t{info.key, info.id, info.network, {}};
   if (auto a = store.get_meta("machine.advertise")) t.seeds.push_back(*a);
@@ -328,7 +315,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (svc_rm->parsed()) {
-      auto r = api(data_dir, "DELETE", "/v1/services?name=" + url_encode(svc_name) + "&address=" + url_encode(svc_address));
+      auto r = api(data_dir, "DELETE", "/v1/services?name=" + agent::url_encode(svc_name) + "&address=" + agent::url_encode(svc_address));
       std::cout << "removed " << r["removed"].size() << " record(s)\n";
       return 0;
     }

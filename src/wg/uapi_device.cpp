@@ -58,12 +58,14 @@ int connect_unix(const std::filesystem::path& path, std::chrono::milliseconds ti
 UapiDevice::UapiDevice(std::string interface_name, std::filesystem::path socket_dir, std::chrono::milliseconds timeout)
     : name_(std::move(interface_name)), socket_dir_(std::move(socket_dir)), timeout_(timeout) {}
 
-bool UapiDevice::reachable() const {
-  int fd = connect_unix(socket_path(), timeout_);
+bool unix_socket_answers(const std::filesystem::path& path) {
+  int fd = connect_unix(path, std::chrono::milliseconds(1000));
   if (fd < 0) return false;
   ::close(fd);
   return true;
 }
+
+bool UapiDevice::reachable() const { return unix_socket_answers(socket_path()); }
 
 std::string UapiDevice::exchange(const std::string& request) const {
   auto where = [&] { return "WireGuard device " + name_ + " (" + socket_path().string() + "): "; };

@@ -10,6 +10,9 @@
 
 namespace weft::wg {
 
+// True when something accepts a connection on the Unix socket at `path`.
+bool unix_socket_answers(const std::filesystem::path& path);
+
 class UapiDevice : public Device {
  public:
   UapiDevice(std::string interface_name, std::filesystem::path socket_dir = "/run/wireguard",

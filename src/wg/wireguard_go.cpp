@@ -3,8 +3,6 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/prctl.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,23 +13,11 @@
 #include <vector>
 
 #include "wg/device.hpp"
+#include "wg/uapi_device.hpp"
 
 namespace weft::wg {
 
 namespace {
-
-bool socket_answers(const std::filesystem::path& path) {
-  sockaddr_un addr{};
-  addr.sun_family = AF_UNIX;
-  std::string p = path.string();
-  if (p.size() >= sizeof addr.sun_path) return false;
-  std::memcpy(addr.sun_path, p.c_str(), p.size() + 1);
-  int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0;
-  ::close(fd);
-  return ok;
-}
 
 std::string tail_of(const std::filesystem::path& log) {
   std::ifstream in(log);
@@ -82,7 +68,7 @@ WireguardGo::WireguardGo(const std::string& program, const std::string& interfac
   pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + ready_timeout;
   // Waiting for a child process to create its socket: poll with a deadline (startup only).
-  while (!socket_answers(socket_path)) {
+  while (!unix_socket_answers(socket_path)) {
     int status = 0;
     if (::waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;

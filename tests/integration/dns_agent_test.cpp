@@ -32,15 +32,22 @@ std::set<std::string> lines(const std::string& text) {
   return out;
 }
 
-// Sends raw bytes over UDP and returns the reply (empty on timeout).
-std::vector<uint8_t> udp_exchange(uint16_t port, const std::vector<uint8_t>& query) {
+// A UDP socket with a 2 s receive timeout, and 127.0.0.1:port to send to.
+int loopback_udp(uint16_t port, sockaddr_in& to) {
   int s = socket(AF_INET, SOCK_DGRAM, 0);
   timeval tv{2, 0};
   setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
+  to = sockaddr_in{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(port);
+  return s;
+}
+
+// Sends raw bytes over UDP and returns the reply (empty on timeout).
+std::vector<uint8_t> udp_exchange(uint16_t port, const std::vector<uint8_t>& query) {
+  sockaddr_in a;
+  int s = loopback_udp(port, a);
   sendto(s, query.data(), query.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
   std::vector<uint8_t> reply(65535);
   ssize_t n = recv(s, reply.data(), reply.size(), 0);
@@ -232,15 +239,10 @@ TEST_F(DnsAgent, BurstsAreAnsweredInFullAndOversizedDatagramsAreDropped) {
   uint16_t port = machines_[0].dns_port;
   // 150 queries back to back from one socket (within the default receive buffer): the server reads them in batches and must answer
   // every one (each with its own id).
-  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a;
+  int s = loopback_udp(port, a);
   int buf = 1 << 20;
   setsockopt(s, SOL_SOCKET, SO_RCVBUF, &buf, sizeof buf);
-  timeval tv{2, 0};
-  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = htons(port);
   std::set<uint16_t> asked, answered;
   for (uint16_t id = 1; id <= 150; ++id) {
     auto q = dns::encode_query(id, *dns::Name::parse_text(id % 3 ? "api.internal" : "nope.internal"), dns::type::A, true, false);
