@@ -15,6 +15,7 @@
 #include "crdt/values.hpp"
 #include "gossip/codec.hpp"
 #include "stun/binding.hpp"
+#include "wg/peer_plan.hpp"
 #include "store/durable_replica.hpp"
 
 namespace weft::agent {
@@ -39,7 +40,7 @@ std::string short_id(const crdt::OwnerId& id) { return to_hex(std::span(id.data(
 }  // namespace
 
 Agent::Agent(asio::io_context& io, AgentOptions options)
-    : io_(io), options_(std::move(options)), udp_(io), tcp_(io), timer_(io) {
+    : io_(io), options_(std::move(options)), udp_(io), timer_(io) {
   started_steady_ = std::chrono::steady_clock::now();
   started_wall_ms_ = static_cast<uint64_t>(
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count());
@@ -151,12 +152,22 @@ void Agent::start() {
   udp_.open(udp_ep.protocol());
   udp_.bind(udp_ep, ec);
   if (ec) throw AgentError("cannot bind UDP " + options_.bind + ": " + ec.message());
-  tcp::endpoint tcp_ep(bind->ip, bind->port);
-  tcp_.open(tcp_ep.protocol());
-  tcp_.set_option(tcp::acceptor::reuse_address(true));
-  tcp_.bind(tcp_ep, ec);
-  if (ec) throw AgentError("cannot bind TCP " + options_.bind + ": " + ec.message());
-  tcp_.listen();
+  streams_ = std::make_unique<ControlStreams>(
+      io_, static_cast<uint32_t>(gossip::kSealOverhead), kMaxStreamFrame,
+      [this](std::span<const uint8_t> frame, const std::string& from) {
+        auto sender = on_frame(frame, from);
+        after_event();
+        return sender;
+      },
+      [this](const std::string& address) {
+        ++send_errors_;
+        if (std::find(seeds_.begin(), seeds_.end(), address) != seeds_.end()) ++seed_connect_failures_;
+      });
+  try {
+    streams_->listen(tcp::endpoint(bind->ip, bind->port));
+  } catch (const std::exception& e) {
+    throw AgentError("cannot bind TCP " + options_.bind + ": " + e.what());
+  }
   start_mesh();
   start_dns();
   try {
@@ -192,7 +203,6 @@ void Agent::start() {
   spdlog::info("weft agent {} ({}) on {}, cluster {}, {} seed(s)", cluster_.name, short_id(replica_->id()),
                advertise_, to_hex(cluster_.id), seeds_.size());
   receive_datagram();
-  accept_stream();
   after_event();
 }
 
@@ -232,7 +242,8 @@ void Agent::receive_datagram() {
       if (first <= 3) {
         answer_stun(n);
       } else if (first == gossip::kSealedFrameType) {
-        on_frame({datagram_.data(), n}, format_host_port(datagram_from_.address(), datagram_from_.port()));
+        auto from = format_host_port(datagram_from_.address(), datagram_from_.port());
+        if (auto sender = on_frame({datagram_.data(), n}, from)) routes_.heard(*sender, from, now_ms());
         after_event();
       } else {
         ++drops_.not_control;
@@ -302,7 +313,8 @@ void Agent::probe_reflexive(uint64_t now) {
     std::vector<stun::Address> servers;
     for (const auto& [id, m] : membership_->members()) {
       if (m.state != gossip::MemberState::alive || id == replica_->id()) continue;
-      if (auto hp = parse_host_port(m.address)) servers.push_back(to_stun(hp->ip, hp->port));
+      auto targets = routes_.targets(id, m.address, control_candidates(id), now);
+      if (auto hp = parse_host_port(targets.back())) servers.push_back(to_stun(hp->ip, hp->port));
     }
     // A different start each round, so that over time every member is asked.
     if (!servers.empty()) std::rotate(servers.begin(), servers.begin() + static_cast<long>((now / 1000) % servers.size()), servers.end());
@@ -313,52 +325,25 @@ void Agent::probe_reflexive(uint64_t now) {
   }
   if (reflexive_->next_wakeup() <= now)
     for (auto& s : reflexive_->on_timer(now)) send_stun(from_stun(s.to), std::move(s.bytes));
+  if (!reflexive_->pending()) write_control_candidates();
 }
 
-void Agent::accept_stream() {
-  tcp_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted) return;
-    if (!ec) read_stream(std::make_shared<tcp::socket>(std::move(socket)));
-    accept_stream();
-  });
-}
-
-void Agent::read_stream(std::shared_ptr<tcp::socket> socket) {
-  auto header = std::make_shared<std::array<uint8_t, 4>>();
-  asio::async_read(*socket, asio::buffer(*header), [this, socket, header](boost::system::error_code ec, size_t) {
-    if (ec) return;
-    uint32_t len = uint32_t{(*header)[0]} << 24 | uint32_t{(*header)[1]} << 16 | uint32_t{(*header)[2]} << 8 | (*header)[3];
-    if (len > kMaxStreamFrame || len < gossip::kSealOverhead) {
-      ++drops_.oversized_stream;
-      return;
-    }
-    auto frame = std::make_shared<std::vector<uint8_t>>(len);
-    asio::async_read(*socket, asio::buffer(*frame), [this, socket, frame](boost::system::error_code ec2, size_t) {
-      if (ec2) return;
-      bytes_in_ += frame->size();
-      boost::system::error_code rec;
-      auto peer = socket->remote_endpoint(rec);
-      on_frame(*frame, rec ? std::string() : format_host_port(peer.address(), peer.port()));
-      after_event();
-      read_stream(socket);
-    });
-  });
-}
-
-void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
-  if (exiting_) return;
+// A sealed frame: its authenticated sender, or nothing when it does not open or decode.
+std::optional<crdt::OwnerId> Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
+  if (exiting_) return std::nullopt;
   auto opened = sealer_->open(frame);
-  if (!opened) return;  // counted by the sealer, by reason
+  if (!opened) return std::nullopt;  // counted by the sealer, by reason
   auto message = gossip::decode_message(
       {reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()}, opened->sender);
   if (!message) {
     ++drops_.undecodable;
-    return;
+    return std::nullopt;
   }
   ++frames_in_;
   gossip::Effects fx;
   membership_->on_message(from, *message, now_ms(), fx);
   run_effects(fx);
+  return opened->sender;
 }
 
 // What a core asked for: datagrams and streams to send, member changes to log.
@@ -372,43 +357,28 @@ void Agent::run_effects(gossip::Effects& fx) {
   }
 }
 
+// Datagrams for a member go where ControlRoutes says (one copy per target while no path is
+// proven); streams go on the open connection with that member, else to its address.
 void Agent::send(gossip::Outgoing& out) {
-  auto to = parse_host_port(out.to);
-  if (!to) return;
   bool stream = gossip::is_stream(out.message);
   auto frame = std::make_shared<std::string>(sealer_->seal(gossip::encode_message(out.message), now_ms()));
   ++frames_out_;
-  bytes_out_ += frame->size();
   if (stream) {
-    send_stream(out.to, frame);
+    bytes_out_ += frame->size();
+    streams_->send(out.to_member, out.to, frame);
     return;
   }
-  udp_.async_send_to(asio::buffer(*frame), udp::endpoint(to->ip, to->port),
-                     [this, frame](boost::system::error_code ec, size_t) {
-                       if (ec) ++send_errors_;
-                     });
-}
-
-void Agent::send_stream(const std::string& to, std::shared_ptr<std::string> frame) {
-  auto hp = parse_host_port(to);
-  auto socket = std::make_shared<tcp::socket>(io_);
-  auto header = std::make_shared<std::array<uint8_t, 4>>();
-  uint32_t len = static_cast<uint32_t>(frame->size());
-  *header = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16), static_cast<uint8_t>(len >> 8),
-             static_cast<uint8_t>(len)};
-  bool to_seed = std::find(seeds_.begin(), seeds_.end(), to) != seeds_.end();
-  socket->async_connect(tcp::endpoint(hp->ip, hp->port), [this, socket, header, frame, to_seed](boost::system::error_code ec) {
-    if (ec) {
-      ++send_errors_;
-      if (to_seed) ++seed_connect_failures_;
-      return;
-    }
-    std::array<asio::const_buffer, 2> buffers{asio::buffer(*header), asio::buffer(*frame)};
-    asio::async_write(*socket, buffers, [socket, header, frame](boost::system::error_code, size_t) {
-      boost::system::error_code ignored;
-      socket->shutdown(tcp::socket::shutdown_both, ignored);
-    });
-  });
+  std::vector<std::string> targets{out.to};
+  if (out.to_member) targets = routes_.targets(*out.to_member, out.to, control_candidates(*out.to_member), now_ms());
+  for (const auto& target : targets) {
+    auto to = parse_host_port(target);
+    if (!to) continue;
+    bytes_out_ += frame->size();
+    udp_.async_send_to(asio::buffer(*frame), udp::endpoint(to->ip, to->port),
+                       [this, frame](boost::system::error_code ec, size_t) {
+                         if (ec) ++send_errors_;
+                       });
+  }
 }
 
 // ---------------------------------------------------------------- time and persistence
@@ -439,7 +409,40 @@ void Agent::after_event() {
   check_join(now);
   reconcile_mesh(now);
   probe_reflexive(now);
+  if (now >= next_stream_sweep_) {
+    streams_->sweep(30'000);
+    next_stream_sweep_ = now + 5'000;
+  }
   arm_timer();
+}
+
+// A member's published control candidates, as "ip:port".
+std::vector<std::string> Agent::control_candidates(const crdt::OwnerId& member) const {
+  std::vector<std::string> out;
+  const auto* r = replica_->state().find(crdt::RecordKey{member, crdt::Kind::endpoint_candidates, stun::kControlCandidatesName});
+  if (!r || r->tombstone) return out;
+  if (auto v = crdt::decode_endpoint_candidates(r->value))
+    for (const auto& c : v->candidates) out.push_back(wg::format_endpoint(c.ip, c.port));
+  return out;
+}
+
+// Behind a NAT that maps endpoint-independently (or not known yet to map otherwise), the
+// reflexive control address is where other members can reach this one: published, so that
+// both sides of a pair of NATs send to each other and open their mappings.
+void Agent::write_control_candidates() {
+  crdt::EndpointCandidatesValue v;
+  auto reflexive = reflexive_->reflexive();
+  if (reflexive && reflexive_->mapping() != stun::Mapping::address_dependent) {
+    auto ep = from_stun(*reflexive);
+    std::string text = format_host_port(ep.address(), ep.port());
+    if (text != advertise_) v.candidates.push_back(crdt::Endpoint{ep.address().to_string(), ep.port()});
+  }
+  const auto* held =
+      replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::endpoint_candidates, stun::kControlCandidatesName});
+  if (!held && v.candidates.empty()) return;
+  auto value = crdt::encode_value(v);
+  if (held && !held->tombstone && held->value == value) return;
+  publish_local({replica_->put(crdt::Kind::endpoint_candidates, stun::kControlCandidatesName, value, now_ms())});
 }
 
 void Agent::check_join(uint64_t now) {
@@ -457,7 +460,7 @@ void Agent::arm_timer() {
   uint64_t now = now_ms();
   uint64_t next = membership_->next_wakeup();
   if (join_deadline_ && !membership_->joined()) next = std::min(next, join_deadline_);
-  next = std::min(next, next_settle_);
+  next = std::min({next, next_settle_, next_stream_sweep_});
   if (membership_->joined()) next = std::min({next, next_reflexive_, reflexive_->next_wakeup()});
   if (mesh_) {
     // Drift repair once peers are managed; a retry of host networking after an error.

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "agent/cluster_info.hpp"
+#include "agent/control_streams.hpp"
 #include "agent/dns_forwarder.hpp"
 #include "agent/dns_server.hpp"
 #include "agent/docker_watcher.hpp"
@@ -31,6 +32,7 @@
 #include "gossip/membership.hpp"
 #include "gossip/seal.hpp"
 #include "store/identity.hpp"
+#include "stun/control_routes.hpp"
 #include "stun/reflexive.hpp"
 #include "store/record_store.hpp"
 
@@ -63,7 +65,6 @@ struct DropCounters {
   uint64_t not_control = 0;   // first byte neither sealed nor STUN
   uint64_t stun_dropped = 0;    // STUN-shaped but malformed, or not a request
   uint64_t undecodable = 0;   // authenticated but not a valid message
-  uint64_t oversized_stream = 0;
 };
 
 class Agent {
@@ -82,16 +83,15 @@ class Agent {
   uint64_t now_ms() const;
   void open_state();
   void receive_datagram();
-  void accept_stream();
   void answer_stun(size_t n);
   void probe_reflexive(uint64_t now);
   void send_stun(const boost::asio::ip::udp::endpoint& to, std::vector<uint8_t> bytes);
-  void read_stream(std::shared_ptr<tcp::socket> socket);
-  void on_frame(std::span<const uint8_t> frame, const std::string& from);
+  std::optional<crdt::OwnerId> on_frame(std::span<const uint8_t> frame, const std::string& from);
+  std::vector<std::string> control_candidates(const crdt::OwnerId& member) const;
+  void write_control_candidates();
   void run_effects(gossip::Effects& fx);
   void after_event();
   void send(gossip::Outgoing& out);
-  void send_stream(const std::string& to, std::shared_ptr<std::string> frame);
   void arm_timer();
   void on_timer();
   void settle_subnet();
@@ -130,7 +130,8 @@ class Agent {
   bool synced_before_ = false;  // completed an exchange in an earlier run
 
   udp::socket udp_;
-  tcp::acceptor tcp_;
+  std::unique_ptr<ControlStreams> streams_;
+  stun::ControlRoutes routes_;  // where members' datagrams go (behind NAT: where they come from)
   boost::asio::steady_timer timer_;
   std::unique_ptr<LocalApi> api_;
   std::array<uint8_t, 65536> datagram_{};
@@ -140,6 +141,7 @@ class Agent {
   uint64_t started_wall_ms_ = 0;
   uint64_t join_deadline_ = 0;
   uint64_t next_settle_ = 0;
+  uint64_t next_stream_sweep_ = 0;
   unsigned seed_connect_failures_ = 0;
   std::optional<uint64_t> persisted_exchange_;
   bool exiting_ = false;

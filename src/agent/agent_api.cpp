@@ -92,7 +92,13 @@ std::string Agent::metrics_text() const {
   line("weft_frames_dropped_total", "reason=\"stun\"", drops_.stun_dropped);
   line("weft_stun_answered_total", "", stun_answered_);
   line("weft_stun_responses_total", "", stun_responses_);
-  line("weft_frames_dropped_total", "reason=\"oversized_stream\"", drops_.oversized_stream);
+  const auto& sc = streams_->counters();
+  line("weft_frames_dropped_total", "reason=\"oversized_stream\"", sc.oversized);
+  line("weft_control_streams_open", "", streams_->open());
+  line("weft_control_streams_total", "way=\"opened\"", sc.opened);
+  line("weft_control_streams_total", "way=\"accepted\"", sc.accepted);
+  line("weft_control_streams_reused_total", "", sc.reused);
+  line("weft_control_streams_idle_closed_total", "", sc.idle_closed);
   out += "# HELP weft_records_merged_total Records received, by merge result.\n# TYPE weft_records_merged_total counter\n";
   for (size_t i = 0; i < crdt::kMergeResultCount; ++i) {
     auto r = static_cast<crdt::MergeResult>(i);

@@ -86,7 +86,7 @@ void Membership::leave(uint64_t now, Effects& fx) {
     Message msg;
     msg.from = self_;
     msg.updates.push_back(u);
-    fx.out.push_back(Outgoing{m.address, std::move(msg)});
+    fx.out.push_back(Outgoing{m.address, std::move(msg), id});
   }
 }
 
@@ -125,11 +125,20 @@ Member& Membership::add_member(Member m) {
   MemberId id = m.id;
   Member& added = members_.emplace(id, std::move(m)).first->second;
   others_.push_back(&added);
+  by_address_[added.address] = id;
   return added;
+}
+
+void Membership::set_address(Member& m, const std::string& address) {
+  if (m.address == address) return;
+  if (auto it = by_address_.find(m.address); it != by_address_.end() && it->second == m.id) by_address_.erase(it);
+  m.address = address;
+  by_address_[address] = m.id;
 }
 
 void Membership::remove_member(std::map<MemberId, Member>::iterator it) {
   std::erase(others_, &it->second);
+  if (auto a = by_address_.find(it->second.address); a != by_address_.end() && a->second == it->first) by_address_.erase(a);
   members_.erase(it);
 }
 
@@ -190,7 +199,7 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
   }
   m.incarnation = u.incarnation;
   m.name = u.name;
-  m.address = u.address;
+  set_address(m, u.address);
   suspicions_.erase(u.id);
   set_state(m, MemberState::alive, now, fx);
   if (rebroadcast) broadcast(u);
@@ -479,7 +488,9 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
       counters_.records_gossiped += msg.records.size() - before;
     }
   }
-  fx.out.push_back(Outgoing{to, std::move(msg)});
+  std::optional<MemberId> member;
+  if (auto it = by_address_.find(to); it != by_address_.end() && it->second != self_) member = it->second;
+  fx.out.push_back(Outgoing{to, std::move(msg), member});
 }
 
 void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx) {

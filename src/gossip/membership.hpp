@@ -39,6 +39,9 @@ struct Member {
 struct Outgoing {
   std::string to;  // control address
   Message message;
+  // The member that address belongs to, when it is one's (not a seed's): the shell may route
+  // the message another way to that member (the address it was last heard from, behind NAT).
+  std::optional<MemberId> to_member;
 };
 
 struct MemberEvent {
@@ -124,6 +127,7 @@ class Membership {
   MemberUpdate update_of(const Member& m, const MemberId& from) const;
   void broadcast(const MemberUpdate& u);
   Member& add_member(Member m);
+  void set_address(Member& m, const std::string& address);
   void remove_member(std::map<MemberId, Member>::iterator it);
 
   // Probing.
@@ -149,6 +153,7 @@ class Membership {
   Rng rng_;
   crdt::Replica& replica_;
   std::map<MemberId, Member> members_;
+  std::map<std::string, MemberId> by_address_;  // the member at each control address
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
   std::map<MemberId, Suspicion> suspicions_;
   std::set<MemberId> banned_;

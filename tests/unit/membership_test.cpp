@@ -361,3 +361,38 @@ TEST(Membership, AStaleAccusationMakesTheAccusedGossipItselfAgain) {
   EXPECT_EQ(target.self().incarnation, inc + 1);
   EXPECT_EQ(target.pending_updates(), 1u);
 }
+
+// The shell routes a member's datagrams by member (behind NAT, to where they come from), so
+// every message to a member's address names that member, including after its address changes;
+// a seed's address names nobody.
+TEST(Membership, OutgoingNamesTheMemberItIsFor) {
+  Lone lone(4);
+  auto sent = lone.run(lone.now + 5'000, true);
+  ASSERT_FALSE(sent.empty());
+  for (const auto& o : sent) {
+    ASSERT_TRUE(o.to_member.has_value()) << o.to;
+    EXPECT_EQ(lone.m.members().at(*o.to_member).address, o.to);
+  }
+  const MemberId moved = lone.others[1].id();
+  Message hello;  // member 2 restarted elsewhere
+  hello.from = moved;
+  hello.updates.push_back(MemberUpdate{moved, 1, MemberState::alive, "n2", "10.9.9.9:51821", moved});
+  Effects fx;
+  lone.m.on_message("10.9.9.9:51821", hello, lone.now, fx);
+  bool saw_new = false;
+  for (const auto& o : lone.run(lone.now + 10'000, true)) {
+    EXPECT_NE(o.to, "10.0.0.3:51821");  // nothing to the old address
+    if (o.to == "10.9.9.9:51821") {
+      saw_new = true;
+      EXPECT_EQ(o.to_member, moved);
+    }
+  }
+  EXPECT_TRUE(saw_new);
+
+  crdt::Replica joiner = test::test_replica(9);
+  Membership fresh(joiner.id(), "new", "10.0.0.9:51821", 0, GossipConfig{}, 3, joiner);
+  Effects join;
+  fresh.join({"10.0.0.1:51821"}, lone.now, join);
+  ASSERT_EQ(join.out.size(), 1u);
+  EXPECT_FALSE(join.out[0].to_member.has_value());
+}

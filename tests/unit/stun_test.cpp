@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 
 #include "stun/binding.hpp"
+#include "stun/control_routes.hpp"
 #include "stun/message.hpp"
 
 using namespace weft::stun;
@@ -247,4 +248,33 @@ TEST(StunReflexive, IgnoresStrangersSpoofersAndRequests) {
   EXPECT_FALSE(p.on_response(served(other, v4("203.0.113.9", 4)), sends[0].to));  // unknown id
   EXPECT_TRUE(p.pending());
   EXPECT_TRUE(p.on_response(answer, sends[0].to));
+}
+
+// ---------------------------------------------------------------- control routes
+
+TEST(ControlRoutes, UnheardMembersGetTheAdvertisedAddressAndEveryCandidate) {
+  ControlRoutes routes(60'000);
+  weft::crdt::OwnerId a{};
+  a[0] = 1;
+  auto t = routes.targets(a, "192.168.10.2:51821", {"203.0.113.10:51821", "192.168.10.2:51821"}, 1'000);
+  EXPECT_EQ(t, (std::vector<std::string>{"192.168.10.2:51821", "203.0.113.10:51821"}));
+  EXPECT_FALSE(routes.observed(a, 1'000));
+}
+
+TEST(ControlRoutes, AMemberHeardRecentlyIsAnsweredWhereItWasHeardUntilThatGoesStale) {
+  ControlRoutes routes(60'000);
+  weft::crdt::OwnerId a{}, b{};
+  a[0] = 1;
+  b[0] = 2;
+  routes.heard(a, "203.0.113.20:40211", 10'000);
+  EXPECT_EQ(routes.targets(a, "192.168.20.2:51821", {}, 20'000), std::vector<std::string>{"203.0.113.20:40211"});
+  EXPECT_EQ(routes.targets(b, "10.0.0.2:51821", {}, 20'000), std::vector<std::string>{"10.0.0.2:51821"});
+  // A later datagram from a new mapping moves the route; an out-of-order older time does not age it.
+  routes.heard(a, "203.0.113.20:40999", 30'000);
+  routes.heard(a, "203.0.113.20:40999", 5'000);
+  EXPECT_EQ(routes.observed(a, 89'999), "203.0.113.20:40999");
+  EXPECT_EQ(routes.targets(a, "192.168.20.2:51821", {"203.0.113.20:51821"}, 90'001),
+            (std::vector<std::string>{"192.168.20.2:51821", "203.0.113.20:51821"}));
+  routes.forget(a);
+  EXPECT_EQ(routes.size(), 0u);
 }

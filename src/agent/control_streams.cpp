@@ -1,0 +1,158 @@
+#include "agent/control_streams.hpp"
+
+#include <array>
+#include <stdexcept>
+
+#include "agent/address.hpp"
+
+namespace weft::agent {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+ControlStreams::ControlStreams(asio::io_context& io, uint32_t min_frame, uint32_t max_frame, OnFrame on_frame,
+                               OnConnectFailure on_failure)
+    : io_(io), acceptor_(io), min_frame_(min_frame), max_frame_(max_frame), on_frame_(std::move(on_frame)),
+      on_failure_(std::move(on_failure)) {}
+
+ControlStreams::~ControlStreams() { close_all(); }
+
+void ControlStreams::listen(const tcp::endpoint& at) {
+  boost::system::error_code ec;
+  acceptor_.open(at.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(at, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error(ec.message());
+  accept();
+}
+
+void ControlStreams::close_all() {
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  auto links = links_;
+  for (const auto& l : links) close(l);
+}
+
+void ControlStreams::accept() {
+  acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
+    if (!ec) {
+      auto link = std::make_shared<Link>(io_);
+      link->socket = std::move(socket);
+      boost::system::error_code rec;
+      auto peer = link->socket.remote_endpoint(rec);
+      link->peer = rec ? std::string() : format_host_port(peer.address(), peer.port());
+      link->connected = true;
+      link->used = std::chrono::steady_clock::now();
+      links_.insert(link);
+      ++counters_.accepted;
+      read(link);
+    }
+    accept();
+  });
+}
+
+void ControlStreams::bind(const std::shared_ptr<Link>& link, const crdt::OwnerId& member) {
+  if (link->member == member) return;
+  link->member = member;
+  auto& slot = by_member_[member];
+  if (slot.expired()) slot = link;  // the first open connection with a member carries what we send it
+}
+
+void ControlStreams::read(std::shared_ptr<Link> link) {
+  auto header = std::make_shared<std::array<uint8_t, 4>>();
+  asio::async_read(link->socket, asio::buffer(*header), [this, link, header](boost::system::error_code ec, size_t) {
+    if (ec || link->closed) return close(link);
+    uint32_t len = uint32_t{(*header)[0]} << 24 | uint32_t{(*header)[1]} << 16 | uint32_t{(*header)[2]} << 8 | (*header)[3];
+    if (len > max_frame_ || len < min_frame_) {
+      ++counters_.oversized;
+      return close(link);
+    }
+    auto frame = std::make_shared<std::vector<uint8_t>>(len);
+    asio::async_read(link->socket, asio::buffer(*frame), [this, link, frame](boost::system::error_code ec2, size_t) {
+      if (ec2 || link->closed) return close(link);
+      link->used = std::chrono::steady_clock::now();
+      if (auto sender = on_frame_(*frame, link->peer)) bind(link, *sender);
+      if (!link->closed) read(link);
+    });
+  });
+}
+
+void ControlStreams::send(const std::optional<crdt::OwnerId>& member, const std::string& address,
+                          std::shared_ptr<std::string> frame) {
+  if (member) {
+    if (auto it = by_member_.find(*member); it != by_member_.end()) {
+      if (auto link = it->second.lock(); link && !link->closed) {
+        ++counters_.reused;
+        link->queue.push_back(std::move(frame));
+        link->used = std::chrono::steady_clock::now();
+        write(link);
+        return;
+      }
+      by_member_.erase(it);
+    }
+  }
+  auto hp = parse_host_port(address);
+  if (!hp) return;
+  auto link = std::make_shared<Link>(io_);
+  link->peer = address;
+  link->used = std::chrono::steady_clock::now();
+  link->queue.push_back(std::move(frame));
+  links_.insert(link);
+  if (member) bind(link, *member);
+  ++counters_.opened;
+  link->socket.async_connect(tcp::endpoint(hp->ip, hp->port), [this, link, address](boost::system::error_code ec) {
+    if (link->closed) return;
+    if (ec) {
+      ++counters_.connect_failures;
+      on_failure_(address);
+      return close(link);
+    }
+    link->connected = true;
+    read(link);  // answers come back on this connection
+    write(link);
+  });
+}
+
+void ControlStreams::write(std::shared_ptr<Link> link) {
+  if (!link->connected || link->writing || link->closed || link->queue.empty()) return;
+  link->writing = true;
+  auto frame = link->queue.front();
+  auto header = std::make_shared<std::array<uint8_t, 4>>();
+  uint32_t len = static_cast<uint32_t>(frame->size());
+  *header = {static_cast<uint8_t>(len >> 24), static_cast<uint8_t>(len >> 16), static_cast<uint8_t>(len >> 8),
+             static_cast<uint8_t>(len)};
+  std::array<asio::const_buffer, 2> buffers{asio::buffer(*header), asio::buffer(*frame)};
+  asio::async_write(link->socket, buffers, [this, link, header, frame](boost::system::error_code ec, size_t) {
+    link->writing = false;
+    if (ec || link->closed) return close(link);
+    link->queue.pop_front();
+    link->used = std::chrono::steady_clock::now();
+    write(link);
+  });
+}
+
+void ControlStreams::sweep(uint64_t idle_ms) {
+  auto cutoff = std::chrono::steady_clock::now() - std::chrono::milliseconds(idle_ms);
+  std::vector<std::shared_ptr<Link>> idle;
+  for (const auto& l : links_)
+    if (l->used < cutoff && !l->writing && l->queue.empty()) idle.push_back(l);
+  for (const auto& l : idle) {
+    ++counters_.idle_closed;
+    close(l);
+  }
+}
+
+void ControlStreams::close(const std::shared_ptr<Link>& link) {
+  if (link->closed) return;
+  link->closed = true;
+  boost::system::error_code ignored;
+  link->socket.shutdown(tcp::socket::shutdown_both, ignored);
+  link->socket.close(ignored);
+  if (link->member)
+    if (auto it = by_member_.find(*link->member); it != by_member_.end() && it->second.lock() == link) by_member_.erase(it);
+  links_.erase(link);
+}
+
+}  // namespace weft::agent
