@@ -13,7 +13,7 @@ packages=(
   iproute2 iptables procps curl
   dnsutils knot-dnsutils dnsmasq-base
   wireguard-go wireguard-tools iputils-ping busybox-static docker.io
-  stun-client coturn
+  stun-client coturn conntrack tcpdump
 )
 
 missing=()

@@ -144,6 +144,8 @@ void Agent::start() {
   }
   if (!parse_host_port(advertise)) throw AgentError("--advertise " + advertise + " is not IP:PORT");
   advertise_ = advertise;
+  if (!options_.mesh.advertise_wg.empty() && !parse_host_port(options_.mesh.advertise_wg))
+    throw AgentError("--advertise-wg " + options_.mesh.advertise_wg + " is not IP:PORT");
   // Our own address among the seeds would only make us wait for ourselves.
   std::erase(seeds_, advertise_);
 
@@ -154,10 +156,9 @@ void Agent::start() {
   if (ec) throw AgentError("cannot bind UDP " + options_.bind + ": " + ec.message());
   streams_ = std::make_unique<ControlStreams>(
       io_, static_cast<uint32_t>(gossip::kSealOverhead), kMaxStreamFrame,
-      [this](std::span<const uint8_t> frame, const std::string& from) {
-        auto sender = on_frame(frame, from);
+      [this](std::span<const uint8_t> frame, const std::string& from, const ControlStreams::Authenticated& authenticated) {
+        on_frame(frame, from, authenticated);
         after_event();
-        return sender;
       },
       [this](const std::string& address) {
         ++send_errors_;
@@ -192,7 +193,7 @@ void Agent::start() {
   randombytes_buf(&seed, sizeof seed);
   reflexive_ = std::make_unique<stun::ReflexiveProbe>(stun::ReflexiveProbe::Config{}, seed);
   write_machine_record();
-  write_wireguard_endpoint();
+  write_wireguard_candidates(now_ms());
   uint64_t now = now_ms();
   gossip::Effects fx;
   membership_->join(seeds_, now, fx);
@@ -243,7 +244,7 @@ void Agent::receive_datagram() {
         answer_stun(n);
       } else if (first == gossip::kSealedFrameType) {
         auto from = format_host_port(datagram_from_.address(), datagram_from_.port());
-        if (auto sender = on_frame({datagram_.data(), n}, from)) routes_.heard(*sender, from, now_ms());
+        on_frame({datagram_.data(), n}, from, [&](const crdt::OwnerId& sender) { routes_.heard(sender, from, now_ms()); });
         after_event();
       } else {
         ++drops_.not_control;
@@ -309,7 +310,9 @@ void Agent::send_stun(const asio::ip::udp::endpoint& to, std::vector<uint8_t> da
 // maps. Retransmissions come from the probe's own timer.
 void Agent::probe_reflexive(uint64_t now) {
   if (!membership_->joined()) return;
-  if (now >= next_reflexive_) {
+  // A round ends when every request is answered or given up on (a member behind another NAT
+  // may never answer): the next starts only after that, so that every round gets to finish.
+  if (now >= next_reflexive_ && !reflexive_->pending()) {
     std::vector<stun::Address> servers;
     for (const auto& [id, m] : membership_->members()) {
       if (m.state != gossip::MemberState::alive || id == replica_->id()) continue;
@@ -325,25 +328,33 @@ void Agent::probe_reflexive(uint64_t now) {
   }
   if (reflexive_->next_wakeup() <= now)
     for (auto& s : reflexive_->on_timer(now)) send_stun(from_stun(s.to), std::move(s.bytes));
-  if (!reflexive_->pending()) write_control_candidates();
+  // A round just finished: what it found goes into this machine's candidates.
+  bool pending = reflexive_->pending();
+  if (reflexive_pending_ && !pending) {
+    write_control_candidates();
+    write_wireguard_candidates(now);
+  }
+  reflexive_pending_ = pending;
 }
 
-// A sealed frame: its authenticated sender, or nothing when it does not open or decode.
-std::optional<crdt::OwnerId> Agent::on_frame(std::span<const uint8_t> frame, const std::string& from) {
-  if (exiting_) return std::nullopt;
+// A sealed frame. `authenticated` learns its sender once it opened and decoded, before the
+// membership acts on it (and answers).
+void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from,
+                     const std::function<void(const crdt::OwnerId&)>& authenticated) {
+  if (exiting_) return;
   auto opened = sealer_->open(frame);
-  if (!opened) return std::nullopt;  // counted by the sealer, by reason
+  if (!opened) return;  // counted by the sealer, by reason
   auto message = gossip::decode_message(
       {reinterpret_cast<const uint8_t*>(opened->payload.data()), opened->payload.size()}, opened->sender);
   if (!message) {
     ++drops_.undecodable;
-    return std::nullopt;
+    return;
   }
+  authenticated(opened->sender);
   ++frames_in_;
   gossip::Effects fx;
   membership_->on_message(from, *message, now_ms(), fx);
   run_effects(fx);
-  return opened->sender;
 }
 
 // What a core asked for: datagrams and streams to send, member changes to log.

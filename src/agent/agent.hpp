@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -32,7 +33,9 @@
 #include "gossip/membership.hpp"
 #include "gossip/seal.hpp"
 #include "store/identity.hpp"
+#include "stun/candidates.hpp"
 #include "stun/control_routes.hpp"
+#include "stun/path_select.hpp"
 #include "stun/reflexive.hpp"
 #include "store/record_store.hpp"
 
@@ -86,7 +89,8 @@ class Agent {
   void answer_stun(size_t n);
   void probe_reflexive(uint64_t now);
   void send_stun(const boost::asio::ip::udp::endpoint& to, std::vector<uint8_t> bytes);
-  std::optional<crdt::OwnerId> on_frame(std::span<const uint8_t> frame, const std::string& from);
+  void on_frame(std::span<const uint8_t> frame, const std::string& from,
+                const std::function<void(const crdt::OwnerId&)>& authenticated);
   std::vector<std::string> control_candidates(const crdt::OwnerId& member) const;
   void write_control_candidates();
   void run_effects(gossip::Effects& fx);
@@ -108,7 +112,9 @@ class Agent {
   const dns::ZoneView& dns_view();
   void start_dns();
   void start_mesh();
-  void write_wireguard_endpoint();
+  void write_wireguard_candidates(uint64_t now);
+  bool choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
+  void publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void reconcile_mesh(uint64_t now);
   std::set<crdt::OwnerId> live_members() const;
   std::string peers_json();
@@ -151,6 +157,12 @@ class Agent {
   std::array<uint64_t, 4> mesh_key_{};  // the wanted peer set's inputs at the last reconcile
   uint64_t next_mesh_check_ = 0;        // drift repair and retries after device errors
   uint64_t next_host_try_ = 0;          // retry of host networking after an error
+  uint64_t next_candidates_ = 0;        // interface addresses are read again (they change)
+  std::vector<Ipv4Net> local_networks_;  // this machine's own networks: same-LAN candidates rank first
+  std::map<wg::Key, stun::PathSelector> paths_;
+  std::map<wg::Key, stun::PathChoice> path_choices_;
+  bool paths_trying_ = false;
+  std::map<crdt::OwnerId, uint64_t> observed_published_;  // per peer, when we last wrote what we see
   uint64_t mesh_held_ = 0;              // reconciles held back: no complete sync in this run yet
   std::array<uint64_t, 4> held_key_{};
   bool cleanup_requested_ = false;      // leave --cleanup
@@ -168,7 +180,8 @@ class Agent {
   uint64_t stun_answered_ = 0;
   uint64_t stun_responses_ = 0;         // answers to our own Binding requests
   std::unique_ptr<stun::ReflexiveProbe> reflexive_;
-  uint64_t next_reflexive_ = 0;         // the next round of asking peers who we are
+  uint64_t next_reflexive_ = 0;
+  bool reflexive_pending_ = false;      // a round of STUN requests is out         // the next round of asking peers who we are
   uint64_t frames_in_ = 0, frames_out_ = 0, bytes_in_ = 0, bytes_out_ = 0, send_errors_ = 0;
 };
 

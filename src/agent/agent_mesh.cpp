@@ -1,5 +1,8 @@
 // The agent's host side: the WireGuard mesh (device, host networking, peer reconcile) and the
 // DNS server's listeners (--dns-listen and the machine's .1:53).
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
@@ -41,17 +44,140 @@ void Agent::start_mesh() {
                options_.mesh.listen_port);
 }
 
-// The endpoint other machines point their WireGuard peer at: the advertised control IP with the
-// WireGuard port. (NAT discovery adds observed endpoints later.)
-void Agent::write_wireguard_endpoint() {
+namespace {
+
+std::vector<stun::InterfaceAddress> interface_addresses() {
+  std::vector<stun::InterfaceAddress> out;
+  ifaddrs* list = nullptr;
+  if (getifaddrs(&list) != 0) return out;
+  for (auto* a = list; a; a = a->ifa_next) {
+    if (!a->ifa_addr || a->ifa_addr->sa_family != AF_INET || !(a->ifa_flags & IFF_UP)) continue;
+    const auto* addr = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+    const auto* mask = reinterpret_cast<const sockaddr_in*>(a->ifa_netmask);
+    auto prefix = static_cast<uint8_t>(mask ? __builtin_popcount(ntohl(mask->sin_addr.s_addr)) : 32);
+    out.push_back({a->ifa_name, Ipv4{ntohl(addr->sin_addr.s_addr)}, prefix});
+  }
+  freeifaddrs(list);
+  return out;
+}
+
+std::optional<Ipv4> v4_of(const boost::asio::ip::address& ip) {
+  if (ip.is_v4() && !ip.is_unspecified()) return Ipv4{ip.to_v4().to_uint()};
+  return std::nullopt;
+}
+
+std::vector<crdt::Endpoint> published_candidates(const crdt::ClusterState& state, const crdt::OwnerId& owner,
+                                                 uint64_t* hlc_ms = nullptr) {
+  const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName});
+  if (!r || r->tombstone) return {};
+  if (hlc_ms) *hlc_ms = r->hlc.millis();
+  auto v = crdt::decode_endpoint_candidates(r->value);
+  return v ? v->candidates : std::vector<crdt::Endpoint>{};
+}
+
+}  // namespace
+
+// This machine's WireGuard candidates (stun/candidates.hpp), published when they change: the
+// interfaces are read again every 30 s, the reflexive address after every STUN round.
+void Agent::write_wireguard_candidates(uint64_t now) {
   if (!mesh_) return;
-  auto hp = parse_host_port(advertise_);
-  crdt::EndpointCandidatesValue v{{crdt::Endpoint{hp->ip.to_string(), options_.mesh.listen_port}}};
+  next_candidates_ = now + 30'000;
+  auto usable = stun::usable_interfaces(interface_addresses(), cluster_.network, options_.mesh.interface_name,
+                                        options_.mesh.bridge);
+  local_networks_.clear();
+  for (const auto& a : usable) {
+    Ipv4Net net{a.address, a.prefix};
+    net.base.value &= net.mask();
+    local_networks_.push_back(net);
+  }
+  std::optional<crdt::Endpoint> advertise_wg;
+  if (auto hp = parse_host_port(options_.mesh.advertise_wg)) advertise_wg = crdt::Endpoint{hp->ip.to_string(), hp->port};
+  std::optional<Ipv4> control_ip, reflexive_ip;
+  if (auto hp = parse_host_port(advertise_)) control_ip = v4_of(hp->ip);
+  if (auto r = reflexive_->reflexive(); r && reflexive_->mapping() != stun::Mapping::address_dependent)
+    if (!r->v6) reflexive_ip = Ipv4{uint32_t{r->ip[0]} << 24 | uint32_t{r->ip[1]} << 16 | uint32_t{r->ip[2]} << 8 | r->ip[3]};
+  crdt::EndpointCandidatesValue v{
+      stun::own_candidates(advertise_wg, control_ip, usable, reflexive_ip, options_.mesh.listen_port)};
   auto value = crdt::encode_value(v);
   const crdt::Record* held =
       replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName});
   if (held && !held->tombstone && held->value == value) return;
-  publish_local({replica_->put(crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName, value, now_ms())});
+  std::string text;
+  for (const auto& c : v.candidates) text += wg::format_endpoint(c.ip, c.port) + " ";
+  spdlog::info("WireGuard endpoint candidates: {}", text);
+  publish_local({replica_->put(crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName, value, now)});
+}
+
+// Path selection for every wanted peer (stun/path_select.hpp): sets its endpoint and keepalive.
+bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
+  const auto& state = replica_->state();
+  std::map<crdt::OwnerId, std::vector<crdt::Endpoint>> observed;
+  state.for_each_of_kind(crdt::Kind::observed_endpoints, [&](const crdt::Record& r) {
+    if (r.tombstone) return;
+    if (auto v = crdt::decode_observed_endpoint(r.value); v && v->peer != r.key.owner) observed[v->peer].push_back(v->endpoint);
+  });
+  std::map<wg::Key, const wg::PeerStatus*> held;
+  for (const auto& p : status.peers) held.emplace(p.public_key, &p);
+  uint64_t mine = 0;
+  published_candidates(state, replica_->id(), &mine);
+  bool changed = false;
+  paths_trying_ = false;
+  for (auto& [key, want] : wanted) {
+    stun::PathInputs in;
+    in.now = now;
+    uint64_t theirs = 0;
+    auto ranked = stun::rank_candidates(published_candidates(state, want.owner, &theirs), observed[want.owner], local_networks_);
+    in.epoch = std::max(mine, theirs);
+    for (const auto& c : ranked) in.candidates.push_back(wg::format_endpoint(c.ip, c.port));
+    if (auto it = held.find(key); it != held.end()) {
+      in.device_endpoint = it->second->endpoint;
+      if (it->second->last_handshake_sec)
+        in.last_handshake_ms = it->second->last_handshake_sec * 1000 + it->second->last_handshake_nsec / 1'000'000;
+      in.rx_bytes = it->second->rx_bytes;
+    }
+    auto choice = paths_[key].step(in);
+    if (choice.kind == stun::PathKind::trying) paths_trying_ = true;
+    want.endpoint = choice.endpoint;
+    want.keepalive = choice.keepalive;
+    auto& before = path_choices_[key];
+    if (before.kind != choice.kind || before.endpoint != choice.endpoint || before.keepalive != choice.keepalive) {
+      changed = true;
+      if (before.kind != choice.kind || choice.kind != stun::PathKind::trying)
+        spdlog::info("peer {}: {} {} ({})", want.name, stun::path_name(choice.kind),
+                     choice.endpoint.empty() ? "-" : choice.endpoint, choice.reason);
+    }
+    before = choice;
+  }
+  std::erase_if(paths_, [&](const auto& p) { return !wanted.contains(p.first); });
+  std::erase_if(path_choices_, [&](const auto& p) { return !wanted.contains(p.first); });
+  publish_observed(wanted, status, now);
+  return changed;
+}
+
+// What our device sees as a peer's endpoint, when that is none of the peer's own candidates
+// (its NAT's mapping of its WireGuard port): published for the peer's other partners to try,
+// at most once a minute per peer and only when it changed.
+void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
+  std::vector<crdt::Record> written;
+  for (const auto& p : status.peers) {
+    auto w = wanted.find(p.public_key);
+    if (w == wanted.end() || p.endpoint.empty() || !p.last_handshake_sec) continue;
+    if (now > p.last_handshake_sec * 1000 + 180'000) continue;  // no session: the endpoint may be stale
+    auto hp = parse_host_port(p.endpoint);
+    if (!hp || hp->ip.is_loopback()) continue;  // a relay's local endpoint says nothing about the peer
+    crdt::Endpoint seen{hp->ip.to_string(), hp->port};
+    auto own = published_candidates(replica_->state(), w->second.owner);
+    if (std::find(own.begin(), own.end(), seen) != own.end()) continue;
+    auto value = crdt::encode_value(crdt::ObservedEndpointValue{w->second.owner, seen});
+    std::string name = to_hex(w->second.owner);
+    const auto* held = replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::observed_endpoints, name});
+    if (held && !held->tombstone && held->value == value) continue;
+    auto& last = observed_published_[w->second.owner];
+    if (last && now < last + 60'000) continue;
+    last = now;
+    written.push_back(replica_->put(crdt::Kind::observed_endpoints, name, value, now));
+  }
+  if (!written.empty()) publish_local(std::move(written));
 }
 
 // Machines whose records are served (DNS) and who are peers (WireGuard): alive or suspect, and
@@ -104,11 +230,15 @@ void Agent::reconcile_mesh(uint64_t now) {
     held_key_ = key;
     return;
   }
+  if (now >= next_candidates_) write_wireguard_candidates(now);
   if (!changed && now < next_mesh_check_) return;
   mesh_key_ = key;
-  next_mesh_check_ = now + 10'000;  // drift repair: someone may edit the device by hand
   try {
-    mesh_->reconcile(wg::wanted_peers(state, live_members(), replica_->id()), changed);
+    mesh_->reconcile(wg::wanted_peers(state, live_members(), replica_->id()), changed,
+                     [&](wg::PeerSet& wanted, const wg::DeviceStatus& status) { return choose_paths(wanted, status, now); });
+    // Paths being tried are looked at every second (a handshake ends the attempt); otherwise
+    // every 5 s (a path that went down, drift repair: someone may edit the device by hand).
+    next_mesh_check_ = now + (paths_trying_ ? 1'000 : 5'000);
   } catch (const wg::DeviceError& e) {
     spdlog::error("WireGuard: {}", e.what());
     next_mesh_check_ = now + 2'000;
@@ -130,6 +260,7 @@ std::string Agent::peers_json() {
     json j{{"public_key", key_base64(p.public_key)},
            {"endpoint", p.endpoint.empty() ? json() : json(p.endpoint)},
            {"path", "direct"},
+           {"reason", json()},
            {"allowed_ips", p.allowed_ips},
            {"rx_bytes", p.rx_bytes},
            {"tx_bytes", p.tx_bytes},
@@ -140,6 +271,10 @@ std::string Agent::peers_json() {
     j["machine"] = n != names.end() ? json(n->second) : json();
     j["id"] = w != wanted.end() ? json(to_hex(w->second.owner)) : json();
     j["wanted"] = w != wanted.end();
+    if (auto c = path_choices_.find(p.public_key); c != path_choices_.end()) {
+      j["path"] = stun::path_name(c->second.kind);
+      j["reason"] = c->second.reason;
+    }
     out.push_back(std::move(j));
   }
   return out.dump();

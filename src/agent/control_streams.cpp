@@ -73,7 +73,7 @@ void ControlStreams::read(std::shared_ptr<Link> link) {
     asio::async_read(link->socket, asio::buffer(*frame), [this, link, frame](boost::system::error_code ec2, size_t) {
       if (ec2 || link->closed) return close(link);
       link->used = std::chrono::steady_clock::now();
-      if (auto sender = on_frame_(*frame, link->peer)) bind(link, *sender);
+      on_frame_(*frame, link->peer, [this, link](const crdt::OwnerId& sender) { bind(link, sender); });
       if (!link->closed) read(link);
     });
   });

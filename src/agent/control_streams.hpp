@@ -30,8 +30,10 @@ struct StreamCounters {
 
 class ControlStreams {
  public:
-  // A frame arrived; returns its authenticated sender, or nothing when it did not open.
-  using OnFrame = std::function<std::optional<crdt::OwnerId>(std::span<const uint8_t>, const std::string& from)>;
+  // A frame arrived. The receiver calls `authenticated` with the sender as soon as the frame has
+  // opened, before acting on it, so that its answers already go back on this connection.
+  using Authenticated = std::function<void(const crdt::OwnerId&)>;
+  using OnFrame = std::function<void(std::span<const uint8_t>, const std::string& from, const Authenticated& authenticated)>;
   // A connection attempt to `address` failed.
   using OnConnectFailure = std::function<void(const std::string& address)>;
 

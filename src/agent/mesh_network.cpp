@@ -60,7 +60,7 @@ std::optional<std::string> MeshNetwork::configure(const Ipv4Net& subnet) {
   return before;
 }
 
-void MeshNetwork::reconcile(const wg::PeerSet& wanted, bool wanted_changed) {
+void MeshNetwork::reconcile(wg::PeerSet wanted, bool wanted_changed, const ChoosePaths& choose_paths) {
   try {
     wg::DeviceStatus status = device_->get();
     bool key_ok = status.private_key && sodium_memcmp(status.private_key->data(), private_key_.data(), 32) == 0;
@@ -71,6 +71,7 @@ void MeshNetwork::reconcile(const wg::PeerSet& wanted, bool wanted_changed) {
       ++counters_.drift_repairs;
     }
     ++counters_.reconciles;
+    if (choose_paths && choose_paths(wanted, status)) wanted_changed = true;
     wg::DeviceUpdate update = reconciler_.plan(wanted, status);
     if (update.empty()) return;
     if (!wanted_changed) {

@@ -8,6 +8,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -26,6 +27,7 @@ struct MeshOptions {
   std::string bridge = "weft-br";
   uint16_t listen_port = 51820;
   uint32_t mtu = 1420;
+  std::string advertise_wg;  // IP:PORT published as the first WireGuard candidate
   // userspace: the wireguard-go program to start; "none": a daemon run by someone else already
   // listens on the UAPI socket.
   std::string wireguard_go = "wireguard-go";
@@ -56,7 +58,10 @@ class MeshNetwork {
   // Applies the wanted peers as a minimal diff; also repairs the key and port if they drifted.
   // `wanted_changed`: the caller's view changed since the last call (else a needed change is a
   // drift repair). Device errors are counted and rethrown.
-  void reconcile(const wg::PeerSet& wanted, bool wanted_changed);
+  // `choose_paths` (optional) sets each wanted peer's endpoint and keepalive from the device's
+  // status (path selection); true when it changed a choice, which is then no drift.
+  using ChoosePaths = std::function<bool(wg::PeerSet&, const wg::DeviceStatus&)>;
+  void reconcile(wg::PeerSet wanted, bool wanted_changed, const ChoosePaths& choose_paths = {});
   wg::DeviceStatus status();
   // Removes everything this machine added (interface when we made it, bridge, routes, rules)
   // and restores ip_forward to `ip_forward_before`.

@@ -165,6 +165,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   agent_cmd->add_option("--wg-interface", ao.mesh.interface_name, "WireGuard interface name")->capture_default_str();
   agent_cmd->add_option("--wg-port", ao.mesh.listen_port, "WireGuard UDP listen port")->capture_default_str();
+  agent_cmd->add_option("--advertise-wg", ao.mesh.advertise_wg,
+                        "a WireGuard endpoint IP:PORT others should try first (a port forward, a public IP)");
   agent_cmd->add_option("--wg-mtu", ao.mesh.mtu, "WireGuard interface MTU")->check(CLI::Range(1280, 9000))->capture_default_str();
   agent_cmd->add_option("--bridge", ao.mesh.bridge, "bridge for this machine's containers")->capture_default_str();
   agent_cmd->add_option("--wireguard-go", ao.mesh.wireguard_go,

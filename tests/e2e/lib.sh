@@ -69,3 +69,33 @@ wait_for() {
     sleep 0.2
   done
 }
+
+# A host behind a NAT router: ROUTER plugs into SWITCH with WAN_ADDR/24 on "wan" and serves
+# HOST on LAN_PREFIX.0/24 ("lan" .1, the host's eth0 .2, default route through the router).
+# MODE eim: MASQUERADE (Linux keeps the source port when free: endpoint-independent mapping,
+# port-restricted filtering); sym: MASQUERADE --random-fully (a new port per destination). Like a
+# home router, it drops new inbound connections to itself (without that, a hole punch between
+# two such routers loses to the router's own conntrack entry; netlab's finding).
+e2e_nat_router() {  # SWITCH ROUTER HOST WAN_ADDR LAN_PREFIX MODE
+  local sw=$1 r=$2 h=$3 wan=$4 lan=$5 mode=$6
+  e2e_ns "$r"
+  e2e_ns "$h"
+  e2e_plug "$sw" "$r" wan "$wan/24"
+  ip link add lan netns "$r" type veth peer name eth0 netns "$h"
+  ip -n "$r" addr add "$lan.1/24" dev lan
+  ip -n "$r" link set lan up
+  ip -n "$h" addr add "$lan.2/24" dev eth0
+  ip -n "$h" link set eth0 up
+  ip -n "$h" route add default via "$lan.1"
+  ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1
+  e2e_nat_mode "$r" "$mode"
+  ip netns exec "$r" iptables -A INPUT -i wan -m conntrack --ctstate NEW -j DROP
+}
+# Switches a router's NAT mode and forgets its mappings (as a reconfigured router does).
+e2e_nat_mode() {  # ROUTER MODE
+  local extra=""
+  [ "$2" = sym ] && extra="--random-fully"
+  ip netns exec "$1" iptables -t nat -F POSTROUTING
+  ip netns exec "$1" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE $extra
+  ip netns exec "$1" conntrack -F >/dev/null 2>&1 || e2e_fail "conntrack -F in $1 failed (is conntrack installed?)"
+}

@@ -1,0 +1,121 @@
+#include "stun/path_select.hpp"
+
+namespace weft::stun {
+
+const char* path_name(PathKind kind) {
+  switch (kind) {
+    case PathKind::none: return "none";
+    case PathKind::trying: return "trying";
+    case PathKind::direct: return "direct";
+    case PathKind::relay: return "relay";
+  }
+  return "?";
+}
+
+void PathSelector::start_round(const PathInputs& in, const std::string& why) {
+  kind_ = PathKind::trying;
+  first_slot_ = slot(in);
+  endpoint_.clear();
+  chosen_at_ = 0;
+  round_why_ = why;
+  reason_ = why;
+}
+
+void PathSelector::choose(const std::string& endpoint, const PathInputs& in) {
+  if (endpoint == endpoint_) return;
+  endpoint_ = endpoint;
+  chosen_at_ = in.now;
+  rx_at_choice_ = in.rx_bytes;
+}
+
+// Since `since`, the peer completed a handshake with us, or its packets arrived from somewhere
+// other than the relay (WireGuard then holds that source as the endpoint).
+bool PathSelector::reached_since(const PathInputs& in, uint64_t since) const {
+  bool via_relay = in.relay && in.device_endpoint == *in.relay;
+  if (via_relay || in.device_endpoint.empty()) return false;
+  // Handshake times have a resolution of seconds on some backends: a second's slack.
+  if (in.last_handshake_ms && in.last_handshake_ms + 1'000 >= since) return true;
+  return in.rx_bytes > rx_at_choice_;
+}
+
+PathChoice PathSelector::step(const PathInputs& in) {
+  bool fresh = in.last_handshake_ms && in.now <= in.last_handshake_ms + config_.down_ms;
+  if (!started_ || in.epoch != epoch_) {
+    bool keep = started_ && kind_ == PathKind::direct && fresh;
+    epoch_ = in.epoch;
+    started_ = true;
+    if (!keep) start_round(in, kind_ == PathKind::relay ? "candidates changed: trying direct again" : "new peer or candidates");
+  }
+
+  switch (kind_) {
+    case PathKind::direct:
+      if (!fresh) {
+        start_round(in, "no handshake for " + std::to_string(config_.down_ms / 1000) + " s");
+        break;
+      }
+      if (!in.device_endpoint.empty() && in.device_endpoint != endpoint_ && !(in.relay && in.device_endpoint == *in.relay)) {
+        endpoint_ = in.device_endpoint;  // WireGuard roamed: the peer now sends from there
+        reason_ = "roamed to " + endpoint_;
+      }
+      break;
+    case PathKind::relay:
+      if (!in.relay) {
+        start_round(in, "the relay went away");
+        break;
+      }
+      if (retry_round(in) != relay_round_) {
+        start_round(in, "periodic retry of the direct path");
+        break;
+      }
+      if (in.device_endpoint != *in.relay && !in.device_endpoint.empty() && in.rx_bytes > rx_at_choice_ && fresh) {
+        kind_ = PathKind::direct;  // the peer reached us directly: follow it off the relay
+        endpoint_ = in.device_endpoint;
+        reason_ = "the peer reached us directly at " + endpoint_;
+        break;
+      }
+      endpoint_ = *in.relay;
+      break;
+    case PathKind::none:
+    case PathKind::trying:
+      break;
+  }
+
+  if (kind_ == PathKind::trying || kind_ == PathKind::none) {
+    if (chosen_at_ && reached_since(in, chosen_at_)) {
+      kind_ = PathKind::direct;
+      endpoint_ = in.device_endpoint;
+      reason_ = "handshake through " + endpoint_;
+    } else if (in.candidates.empty()) {
+      kind_ = in.relay ? PathKind::relay : PathKind::none;
+      if (in.relay) {
+        choose(*in.relay, in);
+        relay_round_ = retry_round(in);
+        reason_ = "no direct candidates";
+      } else {
+        reason_ = "no candidates known: waiting for the peer to reach us";
+      }
+    } else {
+      uint64_t s = slot(in);
+      uint64_t n = in.candidates.size();
+      if (in.relay && s >= first_slot_ + n) {
+        kind_ = PathKind::relay;
+        choose(*in.relay, in);
+        relay_round_ = retry_round(in);
+        reason_ = "no handshake on any of " + std::to_string(n) + " direct candidate(s)";
+      } else {
+        kind_ = PathKind::trying;
+        choose(in.candidates[s % n], in);
+        reason_ = "trying candidate " + std::to_string(s % n + 1) + " of " + std::to_string(n) + ": " + round_why_;
+      }
+    }
+  }
+
+  PathChoice c;
+  c.kind = kind_;
+  c.endpoint = endpoint_;
+  c.keepalive = kind_ == PathKind::trying ? config_.probe_keepalive : config_.keepalive;
+  c.reason = reason_;
+  return c;
+}
+
+}  // namespace weft::stun

@@ -1,0 +1,191 @@
+// Endpoint candidates (which addresses a machine publishes, in which order a peer tries them)
+// and per-peer path selection, driven by hand: virtual wall-clock time, no device.
+#include <gtest/gtest.h>
+
+#include "stun/candidates.hpp"
+#include "stun/path_select.hpp"
+
+using namespace weft;
+using namespace weft::stun;
+
+namespace {
+
+Ipv4 ip(const char* text) { return *Ipv4::parse(text); }
+Ipv4Net net(const char* text) { return *Ipv4Net::parse(text); }
+crdt::Endpoint ep(const char* address, uint16_t port = 51820) { return crdt::Endpoint{address, port}; }
+
+}  // namespace
+
+TEST(Candidates, InterfacesOfTheMeshBridgesDockerAndOtherTunnelsAreNotPublished) {
+  std::vector<InterfaceAddress> all{{"lo", ip("127.0.0.1"), 8},          {"eth0", ip("192.168.10.2"), 24},
+                                    {"weft", ip("10.210.3.1"), 32},       {"weft-br", ip("10.210.3.1"), 24},
+                                    {"docker0", ip("172.17.0.1"), 16},    {"br-1a2b", ip("172.18.0.1"), 16},
+                                    {"tailscale0", ip("100.101.1.2"), 32}, {"wg0", ip("10.8.0.2"), 24},
+                                    {"eth1", ip("169.254.3.4"), 16},      {"ens5", ip("203.0.113.7"), 24},
+                                    {"other", ip("10.210.9.9"), 24}};
+  auto usable = usable_interfaces(all, net("10.210.0.0/16"), "weft", "weft-br");
+  ASSERT_EQ(usable.size(), 2u);
+  EXPECT_EQ(usable[0].interface_name, "eth0");
+  EXPECT_EQ(usable[1].interface_name, "ens5");
+}
+
+TEST(Candidates, OwnOrderIsAdvertisedWgThenControlIpThenInterfacesThenReflexiveWithoutDuplicates) {
+  std::vector<InterfaceAddress> ifs{{"eth0", ip("192.168.10.2"), 24}, {"eth1", ip("198.51.100.4"), 24}};
+  auto c = own_candidates(ep("203.0.113.50", 4500), ip("192.168.10.2"), ifs, ip("203.0.113.10"), 51820);
+  std::vector<crdt::Endpoint> want{ep("203.0.113.50", 4500), ep("192.168.10.2"), ep("198.51.100.4"), ep("203.0.113.10")};
+  EXPECT_EQ(c, want);
+  // Without NAT the reflexive address is an interface address: published once.
+  c = own_candidates(std::nullopt, std::nullopt, ifs, ip("198.51.100.4"), 51820);
+  EXPECT_EQ(c, (std::vector<crdt::Endpoint>{ep("192.168.10.2"), ep("198.51.100.4")}));
+}
+
+TEST(Candidates, RankedSameLanFirstThenPublicThenOtherPrivateThenObserved) {
+  std::vector<crdt::Endpoint> published{ep("10.1.2.3"), ep("192.168.10.2"), ep("203.0.113.10"), ep("192.168.10.2")};
+  std::vector<crdt::Endpoint> observed{ep("203.0.113.10", 61000), ep("203.0.113.10")};
+  auto r = rank_candidates(published, observed, {net("192.168.10.0/24")});
+  std::vector<crdt::Endpoint> want{ep("192.168.10.2"), ep("203.0.113.10"), ep("10.1.2.3"), ep("203.0.113.10", 61000)};
+  EXPECT_EQ(r, want);
+  // From elsewhere, the same list starts with the public address.
+  r = rank_candidates(published, {}, {net("198.51.100.0/24")});
+  EXPECT_EQ(r.front(), ep("203.0.113.10"));
+  EXPECT_TRUE(is_private(ip("100.64.1.1")));
+  EXPECT_FALSE(is_private(ip("203.0.113.10")));
+}
+
+// ---------------------------------------------------------------- path selection
+
+namespace {
+
+constexpr uint64_t kEpoch = 1'700'000'000'000;
+
+PathInputs inputs(uint64_t now, std::vector<std::string> candidates) {
+  PathInputs in;
+  in.now = now;
+  in.epoch = kEpoch;
+  in.candidates = std::move(candidates);
+  return in;
+}
+
+}  // namespace
+
+TEST(PathSelect, TriesOneCandidatePerSlotWithAShortKeepaliveUntilAHandshake) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"192.168.10.2:51820", "203.0.113.10:51820"});
+  auto c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::trying);
+  EXPECT_EQ(c.endpoint, "192.168.10.2:51820");
+  EXPECT_EQ(c.keepalive, 1);
+  in.device_endpoint = c.endpoint;
+  in.now = kEpoch + 15'000;  // the next slot, on both ends at once
+  c = sel.step(in);
+  EXPECT_EQ(c.endpoint, "203.0.113.10:51820");
+  in.device_endpoint = c.endpoint;
+  in.now = kEpoch + 17'000;
+  in.last_handshake_ms = kEpoch + 16'500;
+  c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::direct);
+  EXPECT_EQ(c.endpoint, "203.0.113.10:51820");
+  EXPECT_EQ(c.keepalive, 25);
+  // Stays direct while handshakes keep coming, whatever the slot.
+  in.now = kEpoch + 200'000;
+  in.last_handshake_ms = kEpoch + 140'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::direct);
+}
+
+TEST(PathSelect, BothEndsOfAPairPickTheSameSlotFromTheSharedEpoch) {
+  // A and C each rank the other's two candidates; they started at different moments but rotate
+  // together, so both send to the reflexive candidates in the same 15 s.
+  PathSelector a, c;
+  auto ina = inputs(kEpoch + 2'000, {"192.168.30.2:51820", "203.0.113.30:51820"});
+  auto inc = inputs(kEpoch + 9'000, {"192.168.10.2:51820", "203.0.113.10:51820"});
+  EXPECT_EQ(a.step(ina).endpoint, "192.168.30.2:51820");
+  EXPECT_EQ(c.step(inc).endpoint, "192.168.10.2:51820");
+  ina.now = inc.now = kEpoch + 16'000;
+  EXPECT_EQ(a.step(ina).endpoint, "203.0.113.30:51820");
+  EXPECT_EQ(c.step(inc).endpoint, "203.0.113.10:51820");
+}
+
+TEST(PathSelect, AHandshakeFromBeforeTheCandidateWasSetDoesNotCount) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 30'000, {"203.0.113.10:51820"});
+  in.last_handshake_ms = kEpoch;  // an old session
+  in.device_endpoint = "203.0.113.10:51820";
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);
+  in.now += 1'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);
+  in.rx_bytes = 92;  // then packets arrive from there
+  in.now += 1'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::direct);
+}
+
+TEST(PathSelect, ARoamedEndpointIsAdoptedAndADeadPathStartsANewRound) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.10:51820"});
+  sel.step(in);
+  in.device_endpoint = "203.0.113.10:51820";
+  in.last_handshake_ms = kEpoch + 1'500;
+  in.now = kEpoch + 2'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::direct);
+  in.device_endpoint = "203.0.113.10:40001";  // the peer's NAT moved it; WireGuard followed
+  in.now = kEpoch + 3'000;
+  auto c = sel.step(in);
+  EXPECT_EQ(c.endpoint, "203.0.113.10:40001");
+  EXPECT_EQ(c.kind, PathKind::direct);
+  in.now = in.last_handshake_ms + 275'001;
+  c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::trying);
+  EXPECT_NE(c.reason.find("no handshake"), std::string::npos);
+}
+
+TEST(PathSelect, NoCandidatesLeavesTheEndpointToThePeer) {
+  PathSelector sel;
+  auto c = sel.step(inputs(kEpoch, {}));
+  EXPECT_EQ(c.kind, PathKind::none);
+  EXPECT_EQ(c.endpoint, "");
+}
+
+TEST(PathSelect, AfterAFailedRoundTheRelayCarriesThePairAndDirectIsRetriedWhenCandidatesChange) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"192.168.20.2:51820", "203.0.113.20:51820"});
+  in.relay = "127.0.0.1:40100";
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);
+  in.now = kEpoch + 16'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);
+  in.now = kEpoch + 31'000;  // both candidates had their slot
+  auto c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::relay);
+  EXPECT_EQ(c.endpoint, "127.0.0.1:40100");
+  EXPECT_EQ(c.keepalive, 25);
+  // Packets through the relay: still the relay.
+  in.device_endpoint = "127.0.0.1:40100";
+  in.rx_bytes = 500;
+  in.last_handshake_ms = kEpoch + 32'000;
+  in.now = kEpoch + 60'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::relay);
+  // The peer's NAT changed: new candidates, a new epoch on both ends, a new direct round.
+  in.epoch = kEpoch + 70'000;
+  in.now = kEpoch + 71'000;
+  c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::trying);
+  EXPECT_EQ(c.endpoint, "192.168.20.2:51820");
+}
+
+TEST(PathSelect, OnTheRelayDirectIsRetriedEveryTenMinutesAndAPeerReachingUsDirectlyIsFollowed) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820"});
+  in.relay = "127.0.0.1:40100";
+  sel.step(in);
+  in.now = kEpoch + 16'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::relay);
+  in.now = kEpoch + 600'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);
+  in.now = kEpoch + 616'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::relay);
+  in.device_endpoint = "203.0.113.20:51820";  // the peer got through on its own
+  in.rx_bytes = 64;
+  in.last_handshake_ms = in.now;
+  in.now += 1'000;
+  auto c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::direct);
+  EXPECT_EQ(c.endpoint, "203.0.113.20:51820");
+}
