@@ -92,6 +92,18 @@ struct PushPull {
   }
 }
 
+# Relay (design.md section 5): an end of a pair asks a relay to carry its WireGuard packets to
+# `peer`; the relay answers with the pair's channel, ready once both ends asked.
+struct RelayBind {
+  peer @0 :Data;
+}
+
+struct RelayBound {
+  peer @0 :Data;
+  channel @1 :UInt64;
+  ready @2 :Bool;
+}
+
 # The sender is not repeated here: the sealed envelope names it, authenticated.
 # Messages travel in Cap'n Proto's packed encoding.
 struct Message {
@@ -104,6 +116,8 @@ struct Message {
     pushPull @5 :PushPull;
     syncPush @6 :SyncPush;
     syncFinish @7 :SyncFinish;
+    relayBind @10 :RelayBind;
+    relayBound @11 :RelayBound;
   }
   updates @8 :List(MemberUpdate);
   records @9 :List(Records.SignedRecord);

@@ -35,7 +35,6 @@ std::string host_name() {
   return buf;
 }
 
-std::string short_id(const crdt::OwnerId& id) { return to_hex(std::span(id.data(), 8)); }
 
 }  // namespace
 
@@ -154,6 +153,7 @@ void Agent::start() {
   udp_.open(udp_ep.protocol());
   udp_.bind(udp_ep, ec);
   if (ec) throw AgentError("cannot bind UDP " + options_.bind + ": " + ec.message());
+  udp_.non_blocking(true, ec);  // relayed packets are sent in place: a full buffer drops, never blocks
   streams_ = std::make_unique<ControlStreams>(
       io_, static_cast<uint32_t>(gossip::kSealOverhead), kMaxStreamFrame,
       [this](std::span<const uint8_t> frame, const std::string& from, const ControlStreams::Authenticated& authenticated) {
@@ -192,6 +192,11 @@ void Agent::start() {
                                                      seed, *replica_);
   randombytes_buf(&seed, sizeof seed);
   reflexive_ = std::make_unique<stun::ReflexiveProbe>(stun::ReflexiveProbe::Config{}, seed);
+  randombytes_buf(&seed, sizeof seed);
+  stun::RelayTable::Config relay_config;
+  relay_config.pair_pps = options_.relay_pair_pps;
+  relay_config.total_pps = options_.relay_total_pps;
+  relay_table_ = std::make_unique<stun::RelayTable>(relay_config, seed);
   write_machine_record();
   write_wireguard_candidates(now_ms());
   uint64_t now = now_ms();
@@ -201,14 +206,14 @@ void Agent::start() {
   // Only a machine joining for the first time gives up: a restarted member keeps trying its
   // known peers (they may all be rebooting too) and keeps serving what it has.
   join_deadline_ = seeds_.empty() || synced_before_ || founder_ ? 0 : now + options_.join_timeout_ms;
-  spdlog::info("weft agent {} ({}) on {}, cluster {}, {} seed(s)", cluster_.name, short_id(replica_->id()),
+  spdlog::info("weft agent {} ({}) on {}, cluster {}, {} seed(s)", cluster_.name, short_hex(replica_->id()),
                advertise_, to_hex(cluster_.id), seeds_.size());
   receive_datagram();
   after_event();
 }
 
 void Agent::write_machine_record() {
-  crdt::MachineValue v{cluster_.name, identity_->wireguard_public, replica_->id(), {}, false, kVersion};
+  crdt::MachineValue v{cluster_.name, identity_->wireguard_public, replica_->id(), {}, relay_capable_, kVersion};
   auto hp = parse_host_port(advertise_);
   v.control_address = crdt::Endpoint{hp->ip.to_string(), hp->port};
   auto value = crdt::encode_value(v);
@@ -242,6 +247,8 @@ void Agent::receive_datagram() {
       uint8_t first = datagram_[0];
       if (first <= 3) {
         answer_stun(n);
+      } else if (first == stun::kRelayDataType) {
+        on_relay_datagram(n);
       } else if (first == gossip::kSealedFrameType) {
         auto from = format_host_port(datagram_from_.address(), datagram_from_.port());
         on_frame({datagram_.data(), n}, from, [&](const crdt::OwnerId& sender) { routes_.heard(sender, from, now_ms()); });
@@ -256,33 +263,6 @@ void Agent::receive_datagram() {
 
 // STUN on the control port (first byte 0-3, RFC 7983): Binding requests are answered with the
 // address they came from; everything else STUN-shaped is dropped and counted.
-namespace {
-
-stun::Address to_stun(asio::ip::address ip, uint16_t port) {
-  stun::Address a;
-  if (ip.is_v6() && ip.to_v6().is_v4_mapped()) ip = ip.to_v6().to_v4();
-  a.port = port;
-  if (ip.is_v4()) {
-    auto b = ip.to_v4().to_bytes();
-    std::copy(b.begin(), b.end(), a.ip.begin());
-  } else {
-    a.v6 = true;
-    auto b = ip.to_v6().to_bytes();
-    std::copy(b.begin(), b.end(), a.ip.begin());
-  }
-  return a;
-}
-
-asio::ip::udp::endpoint from_stun(const stun::Address& a) {
-  if (a.v6) {
-    asio::ip::address_v6::bytes_type b;
-    std::copy(a.ip.begin(), a.ip.end(), b.begin());
-    return asio::ip::udp::endpoint(asio::ip::address_v6(b), a.port);
-  }
-  return asio::ip::udp::endpoint(asio::ip::address_v4({a.ip[0], a.ip[1], a.ip[2], a.ip[3]}), a.port);
-}
-
-}  // namespace
 
 void Agent::answer_stun(size_t n) {
   std::span<const uint8_t> bytes(datagram_.data(), n);
@@ -333,6 +313,15 @@ void Agent::probe_reflexive(uint64_t now) {
   if (reflexive_pending_ && !pending) {
     write_control_candidates();
     write_wireguard_candidates(now);
+    // Others reach this machine at the address it advertises (no NAT in front): it can relay.
+    auto r = reflexive_->reflexive();
+    bool capable = options_.relay != "off" && r && from_stun(*r) == udp::endpoint(parse_host_port(advertise_)->ip, parse_host_port(advertise_)->port);
+    if (capable != relay_capable_) {
+      relay_capable_ = capable;
+      spdlog::info("{}", capable ? "reachable at the advertised address: relaying for pairs that cannot reach each other"
+                                 : "not relaying (behind NAT, or --relay off)");
+      write_machine_record();
+    }
   }
   reflexive_pending_ = pending;
 }
@@ -351,6 +340,8 @@ void Agent::on_frame(std::span<const uint8_t> frame, const std::string& from,
     return;
   }
   authenticated(opened->sender);
+  if (const auto* bind = std::get_if<gossip::RelayBind>(&message->body)) return on_relay_bind(opened->sender, *bind, from);
+  if (const auto* bound = std::get_if<gossip::RelayBound>(&message->body)) return on_relay_bound(opened->sender, *bound, from);
   ++frames_in_;
   gossip::Effects fx;
   membership_->on_message(from, *message, now_ms(), fx);
@@ -364,7 +355,7 @@ void Agent::run_effects(gossip::Effects& fx) {
   for (const auto& e : fx.events) {
     auto it = membership_->members().find(e.id);
     if (it != membership_->members().end())
-      spdlog::info("member {} ({}) {}", it->second.name, short_id(e.id), e.joined ? "joined" : gossip::state_name(e.state));
+      spdlog::info("member {} ({}) {}", it->second.name, short_hex(e.id), e.joined ? "joined" : gossip::state_name(e.state));
   }
 }
 
@@ -422,6 +413,7 @@ void Agent::after_event() {
   probe_reflexive(now);
   if (now >= next_stream_sweep_) {
     streams_->sweep(30'000);
+    relay_table_->expire(now);
     next_stream_sweep_ = now + 5'000;
   }
   arm_timer();

@@ -37,6 +37,7 @@
 #include "stun/control_routes.hpp"
 #include "stun/path_select.hpp"
 #include "stun/reflexive.hpp"
+#include "stun/relay.hpp"
 #include "store/record_store.hpp"
 
 namespace weft::agent {
@@ -60,6 +61,11 @@ struct AgentOptions {
   // refuse outside names.
   std::vector<std::string> dns_upstream;
   std::filesystem::path resolv_conf = "/etc/resolv.conf";
+  // Relaying for pairs whose direct path fails: auto (when no NAT stands in front of this
+  // machine) or off. Limits in packets per second.
+  std::string relay = "auto";
+  uint64_t relay_pair_pps = 50'000;
+  uint64_t relay_total_pps = 500'000;
   uint64_t join_timeout_ms = 20'000;
   gossip::GossipConfig gossip;
 };
@@ -69,6 +75,8 @@ struct DropCounters {
   uint64_t stun_dropped = 0;    // STUN-shaped but malformed, or not a request
   uint64_t undecodable = 0;   // authenticated but not a valid message
 };
+
+struct RelayEnd;  // agent_relay.cpp
 
 class Agent {
  public:
@@ -118,6 +126,16 @@ class Agent {
   void reconcile_mesh(uint64_t now);
   std::set<crdt::OwnerId> live_members() const;
   std::string peers_json();
+  // Relay (agent_relay.cpp).
+  std::vector<crdt::OwnerId> relay_capable_members() const;
+  std::optional<std::string> relay_for(const crdt::OwnerId& peer, stun::PathKind kind, uint64_t now);
+  void close_relay_end(const crdt::OwnerId& peer);
+  std::string relay_name(const crdt::OwnerId& peer) const;  // the relay carrying that peer ("" none)
+  void send_control(const crdt::OwnerId& to, const std::string& address, gossip::Body body, bool route);
+  void on_relay_bind(const crdt::OwnerId& sender, const gossip::RelayBind& bind, const std::string& from);
+  void on_relay_bound(const crdt::OwnerId& sender, const gossip::RelayBound& bound, const std::string& from);
+  void receive_proxy(std::shared_ptr<RelayEnd> end);
+  void on_relay_datagram(size_t n);
   void start_docker();
   void apply_containers(const std::vector<docker::Container>& containers);
 
@@ -162,6 +180,13 @@ class Agent {
   std::map<wg::Key, stun::PathSelector> paths_;
   std::map<wg::Key, stun::PathChoice> path_choices_;
   bool paths_trying_ = false;
+  bool relay_capable_ = false;  // published in the machine record: we relay for others
+  std::unique_ptr<stun::RelayTable> relay_table_;
+  std::map<crdt::OwnerId, std::shared_ptr<RelayEnd>> relay_ends_;  // by peer
+  std::map<uint64_t, std::shared_ptr<RelayEnd>> relay_channels_;
+  uint64_t relay_in_ = 0, relay_out_ = 0, relay_send_errors_ = 0, relay_malformed_ = 0, relay_not_ours_ = 0,
+           relay_refused_ = 0;
+  uint64_t next_relay_expire_ = 0;
   std::map<crdt::OwnerId, uint64_t> observed_published_;  // per peer, when we last wrote what we see
   uint64_t mesh_held_ = 0;              // reconciles held back: no complete sync in this run yet
   std::array<uint64_t, 4> held_key_{};

@@ -57,6 +57,7 @@ std::string Agent::status_json() const {
               {"docker", docker_ ? docker_->status() : std::string("off")},
               {"reflexive_address", reflexive_ && reflexive_->reflexive() ? json(reflexive_->reflexive()->to_string()) : json()},
               {"nat_mapping", reflexive_ ? stun::mapping_name(reflexive_->mapping()) : "unknown"},
+              {"relay_capable", relay_capable_},
               {"address", advertise_},
               {"incarnation", membership_->self().incarnation},
               {"joined", membership_->joined()},
@@ -92,6 +93,20 @@ std::string Agent::metrics_text() const {
   line("weft_frames_dropped_total", "reason=\"stun\"", drops_.stun_dropped);
   line("weft_stun_answered_total", "", stun_answered_);
   line("weft_stun_responses_total", "", stun_responses_);
+  const auto& rc = relay_table_->counters();
+  line("weft_relay_pairs", "", relay_table_->pairs());
+  line("weft_relay_forwarded_total", "", rc.forwarded);
+  line("weft_relay_dropped_total", "reason=\"unknown_channel\"", rc.unknown_channel);
+  line("weft_relay_dropped_total", "reason=\"wrong_source\"", rc.wrong_source);
+  line("weft_relay_dropped_total", "reason=\"peer_unbound\"", rc.peer_unbound);
+  line("weft_relay_dropped_total", "reason=\"rate_limited\"", rc.rate_limited);
+  line("weft_relay_dropped_total", "reason=\"malformed\"", relay_malformed_);
+  line("weft_relay_dropped_total", "reason=\"not_ours\"", relay_not_ours_);
+  line("weft_relay_binds_total", "result=\"accepted\"", rc.binds);
+  line("weft_relay_binds_total", "result=\"refused\"", rc.refused_binds + relay_refused_);
+  line("weft_relayed_packets_total", "way=\"to_relay\"", relay_out_);
+  line("weft_relayed_packets_total", "way=\"from_relay\"", relay_in_);
+  line("weft_relay_send_errors_total", "", relay_send_errors_);
   const auto& sc = streams_->counters();
   line("weft_frames_dropped_total", "reason=\"oversized_stream\"", sc.oversized);
   line("weft_control_streams_open", "", streams_->open());

@@ -66,11 +66,18 @@ std::optional<Ipv4> v4_of(const boost::asio::ip::address& ip) {
   return std::nullopt;
 }
 
-std::vector<crdt::Endpoint> published_candidates(const crdt::ClusterState& state, const crdt::OwnerId& owner,
-                                                 uint64_t* hlc_ms = nullptr) {
+// When a machine's reachability last changed: its WireGuard and control candidates (the NAT in
+// front of it changed, say). Both ends of a pair compute the same epoch from the records.
+uint64_t reachability_changed(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
+  uint64_t at = 0;
+  for (const auto* name : {&wg::kWireguardCandidatesName, &stun::kControlCandidatesName})
+    if (const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, *name})) at = std::max(at, r->hlc.millis());
+  return at;
+}
+
+std::vector<crdt::Endpoint> published_candidates(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
   const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName});
   if (!r || r->tombstone) return {};
-  if (hlc_ms) *hlc_ms = r->hlc.millis();
   auto v = crdt::decode_endpoint_candidates(r->value);
   return v ? v->candidates : std::vector<crdt::Endpoint>{};
 }
@@ -112,22 +119,24 @@ void Agent::write_wireguard_candidates(uint64_t now) {
 bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
   const auto& state = replica_->state();
   std::map<crdt::OwnerId, std::vector<crdt::Endpoint>> observed;
+  std::map<crdt::OwnerId, uint64_t> observed_at;  // the newest observation of each machine
   state.for_each_of_kind(crdt::Kind::observed_endpoints, [&](const crdt::Record& r) {
     if (r.tombstone) return;
-    if (auto v = crdt::decode_observed_endpoint(r.value); v && v->peer != r.key.owner) observed[v->peer].push_back(v->endpoint);
+    auto v = crdt::decode_observed_endpoint(r.value);
+    if (!v || v->peer == r.key.owner) return;
+    observed[v->peer].push_back(v->endpoint);
+    observed_at[v->peer] = std::max(observed_at[v->peer], r.hlc.millis());
   });
   std::map<wg::Key, const wg::PeerStatus*> held;
   for (const auto& p : status.peers) held.emplace(p.public_key, &p);
-  uint64_t mine = 0;
-  published_candidates(state, replica_->id(), &mine);
+  uint64_t mine = std::max(reachability_changed(state, replica_->id()), observed_at[replica_->id()]);
   bool changed = false;
   paths_trying_ = false;
   for (auto& [key, want] : wanted) {
     stun::PathInputs in;
     in.now = now;
-    uint64_t theirs = 0;
-    auto ranked = stun::rank_candidates(published_candidates(state, want.owner, &theirs), observed[want.owner], local_networks_);
-    in.epoch = std::max(mine, theirs);
+    auto ranked = stun::rank_candidates(published_candidates(state, want.owner), observed[want.owner], local_networks_);
+    in.epoch = std::max({mine, reachability_changed(state, want.owner), observed_at[want.owner]});
     for (const auto& c : ranked) in.candidates.push_back(wg::format_endpoint(c.ip, c.port));
     if (auto it = held.find(key); it != held.end()) {
       in.device_endpoint = it->second->endpoint;
@@ -135,10 +144,14 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
         in.last_handshake_ms = it->second->last_handshake_sec * 1000 + it->second->last_handshake_nsec / 1'000'000;
       in.rx_bytes = it->second->rx_bytes;
     }
-    auto choice = paths_[key].step(in);
+    auto& selector = paths_[key];
+    in.relay = relay_for(want.owner, selector.kind(), now);
+    auto choice = selector.step(in);
     if (choice.kind == stun::PathKind::trying) paths_trying_ = true;
     want.endpoint = choice.endpoint;
     want.keepalive = choice.keepalive;
+    want.kick = choice.kick;
+    if (choice.kick) changed = true;
     auto& before = path_choices_[key];
     if (before.kind != choice.kind || before.endpoint != choice.endpoint || before.keepalive != choice.keepalive) {
       changed = true;
@@ -149,6 +162,12 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
     before = choice;
   }
   std::erase_if(paths_, [&](const auto& p) { return !wanted.contains(p.first); });
+  std::set<crdt::OwnerId> owners;
+  for (const auto& [key, want] : wanted) owners.insert(want.owner);
+  std::vector<crdt::OwnerId> gone;
+  for (const auto& [peer, end] : relay_ends_)
+    if (!owners.contains(peer)) gone.push_back(peer);
+  for (const auto& peer : gone) close_relay_end(peer);
   std::erase_if(path_choices_, [&](const auto& p) { return !wanted.contains(p.first); });
   publish_observed(wanted, status, now);
   return changed;
@@ -167,10 +186,15 @@ void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& 
     if (!hp || hp->ip.is_loopback()) continue;  // a relay's local endpoint says nothing about the peer
     crdt::Endpoint seen{hp->ip.to_string(), hp->port};
     auto own = published_candidates(replica_->state(), w->second.owner);
-    if (std::find(own.begin(), own.end(), seen) != own.end()) continue;
-    auto value = crdt::encode_value(crdt::ObservedEndpointValue{w->second.owner, seen});
     std::string name = to_hex(w->second.owner);
     const auto* held = replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::observed_endpoints, name});
+    if (std::find(own.begin(), own.end(), seen) != own.end()) {
+      // The peer is reachable where it says (its NAT changed): what we published is stale.
+      if (held && !held->tombstone)
+        if (auto r = replica_->erase(crdt::Kind::observed_endpoints, name, now)) written.push_back(*r);
+      continue;
+    }
+    auto value = crdt::encode_value(crdt::ObservedEndpointValue{w->second.owner, seen});
     if (held && !held->tombstone && held->value == value) continue;
     auto& last = observed_published_[w->second.owner];
     if (last && now < last + 60'000) continue;
@@ -274,6 +298,7 @@ std::string Agent::peers_json() {
     if (auto c = path_choices_.find(p.public_key); c != path_choices_.end()) {
       j["path"] = stun::path_name(c->second.kind);
       j["reason"] = c->second.reason;
+      if (c->second.kind == stun::PathKind::relay && w != wanted.end()) j["relay"] = relay_name(w->second.owner);
     }
     out.push_back(std::move(j));
   }

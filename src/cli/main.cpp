@@ -116,14 +116,17 @@ void print_members(const json& members) {
 }
 
 void print_peers(const json& peers) {
-  std::printf("%-16s %-44s %-22s %-7s %-10s %12s %12s\n", "MACHINE", "PUBLIC KEY", "ENDPOINT", "PATH", "HANDSHAKE", "RX", "TX");
+  std::printf("%-16s %-22s %-14s %-10s %12s %12s  %s\n", "MACHINE", "ENDPOINT", "PATH", "HANDSHAKE", "RX", "TX", "WHY");
   for (const auto& p : peers) {
     std::string hs = p["latest_handshake_age_s"].is_null() ? "never" : std::to_string(p["latest_handshake_age_s"].get<uint64_t>()) + "s ago";
-    std::printf("%-16s %-44s %-22s %-7s %-10s %12llu %12llu%s\n",
-                p["machine"].is_null() ? "?" : p["machine"].get<std::string>().c_str(), p["public_key"].get<std::string>().c_str(),
-                p["endpoint"].is_null() ? "-" : p["endpoint"].get<std::string>().c_str(), p["path"].get<std::string>().c_str(),
-                hs.c_str(), static_cast<unsigned long long>(p["rx_bytes"].get<uint64_t>()),
-                static_cast<unsigned long long>(p["tx_bytes"].get<uint64_t>()), p["wanted"].get<bool>() ? "" : "  (not wanted: removing)");
+    std::string path = p["path"].get<std::string>();
+    if (p.contains("relay") && p["relay"].is_string()) path += " via " + p["relay"].get<std::string>();
+    std::string why = p["reason"].is_string() ? p["reason"].get<std::string>() : "";
+    if (!p["wanted"].get<bool>()) why = "not wanted: removing";
+    std::printf("%-16s %-22s %-14s %-10s %12llu %12llu  %s\n", p["machine"].is_null() ? "?" : p["machine"].get<std::string>().c_str(),
+                p["endpoint"].is_null() ? "-" : p["endpoint"].get<std::string>().c_str(), path.c_str(), hs.c_str(),
+                static_cast<unsigned long long>(p["rx_bytes"].get<uint64_t>()),
+                static_cast<unsigned long long>(p["tx_bytes"].get<uint64_t>()), why.c_str());
   }
 }
 
@@ -186,6 +189,15 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--dns-upstream", ao.dns_upstream,
                         "resolvers for names outside the mesh, IPv4[:PORT] (default: /etc/resolv.conf's; none: refuse them)")
       ->delimiter(',');
+  agent_cmd->add_option("--relay", ao.relay, "auto: relay for pairs that cannot reach each other when no NAT is in front of this machine; off")
+      ->check(CLI::IsMember({"auto", "off"}))
+      ->capture_default_str();
+  agent_cmd->add_option("--relay-pair-pps", ao.relay_pair_pps, "relay: packets per second per pair")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))
+      ->capture_default_str();
+  agent_cmd->add_option("--relay-total-pps", ao.relay_total_pps, "relay: packets per second in all")
+      ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))
+      ->capture_default_str();
   agent_cmd->add_option("--join-timeout-ms", ao.join_timeout_ms, "give up joining after this long")->capture_default_str();
   std::string log_level = "info";
   agent_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();

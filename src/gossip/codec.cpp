@@ -220,6 +220,13 @@ void fill_body(schema::Message::Body::Builder b, const Body& body) {
     }
   } else if (const auto* sf = std::get_if<SyncFinish>(&body)) {
     fill_records(b.initSyncFinish().initRecords(sf->finish.records.size()), sf->finish.records);
+  } else if (const auto* rb = std::get_if<RelayBind>(&body)) {
+    b.initRelayBind().setPeer(data(rb->peer));
+  } else if (const auto* rd = std::get_if<RelayBound>(&body)) {
+    auto out = b.initRelayBound();
+    out.setPeer(data(rd->peer));
+    out.setChannel(rd->channel);
+    out.setReady(rd->ready);
   }
 }
 
@@ -261,6 +268,11 @@ Body body_of(schema::Message::Body::Reader b) {
     }
     case schema::Message::Body::SYNC_FINISH:
       return SyncFinish{crdt::SyncFinish{records_of(b.getSyncFinish().getRecords())}};
+    case schema::Message::Body::RELAY_BIND: return RelayBind{id_of(b.getRelayBind().getPeer())};
+    case schema::Message::Body::RELAY_BOUND: {
+      auto in = b.getRelayBound();
+      return RelayBound{id_of(in.getPeer()), in.getChannel(), in.getReady()};
+    }
   }
   malformed();
 }

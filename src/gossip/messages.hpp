@@ -60,7 +60,17 @@ struct SyncFinish {
   crdt::SyncFinish finish;
 };
 
-using Body = std::variant<std::monostate, Ping, Ack, PingReq, Nack, PushPull, SyncPush, SyncFinish>;
+// Relay set-up (the agent handles these; membership ignores them).
+struct RelayBind {
+  MemberId peer{};
+};
+struct RelayBound {
+  MemberId peer{};
+  uint64_t channel = 0;
+  bool ready = false;  // both ends are bound
+};
+
+using Body = std::variant<std::monostate, Ping, Ack, PingReq, Nack, PushPull, SyncPush, SyncFinish, RelayBind, RelayBound>;
 
 struct Message {
   MemberId from{};  // set by the sender; authenticated by the sealed envelope

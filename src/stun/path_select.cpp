@@ -21,11 +21,12 @@ void PathSelector::start_round(const PathInputs& in, const std::string& why) {
   reason_ = why;
 }
 
-void PathSelector::choose(const std::string& endpoint, const PathInputs& in) {
-  if (endpoint == endpoint_) return;
+bool PathSelector::choose(const std::string& endpoint, const PathInputs& in) {
+  if (endpoint == endpoint_) return false;
   endpoint_ = endpoint;
   chosen_at_ = in.now;
   rx_at_choice_ = in.rx_bytes;
+  return true;
 }
 
 // Since `since`, the peer completed a handshake with us, or its packets arrived from somewhere
@@ -39,6 +40,7 @@ bool PathSelector::reached_since(const PathInputs& in, uint64_t since) const {
 }
 
 PathChoice PathSelector::step(const PathInputs& in) {
+  bool kick = false;
   bool fresh = in.last_handshake_ms && in.now <= in.last_handshake_ms + config_.down_ms;
   if (!started_ || in.epoch != epoch_) {
     bool keep = started_ && kind_ == PathKind::direct && fresh;
@@ -104,7 +106,7 @@ PathChoice PathSelector::step(const PathInputs& in) {
         reason_ = "no handshake on any of " + std::to_string(n) + " direct candidate(s)";
       } else {
         kind_ = PathKind::trying;
-        choose(in.candidates[s % n], in);
+        kick = choose(in.candidates[s % n], in);
         reason_ = "trying candidate " + std::to_string(s % n + 1) + " of " + std::to_string(n) + ": " + round_why_;
       }
     }
@@ -115,6 +117,7 @@ PathChoice PathSelector::step(const PathInputs& in) {
   c.endpoint = endpoint_;
   c.keepalive = kind_ == PathKind::trying ? config_.probe_keepalive : config_.keepalive;
   c.reason = reason_;
+  c.kick = kick;
   return c;
 }
 

@@ -45,6 +45,9 @@ struct PathChoice {
   uint16_t keepalive = 25;
   PathKind kind = PathKind::none;
   std::string reason;
+  // Send now: a new candidate is being tried. WireGuard sends nothing on an idle session until
+  // its keepalive timer runs out; the caller makes it send at once (keepalive off, then on).
+  bool kick = false;
 };
 
 class PathSelector {
@@ -55,7 +58,7 @@ class PathSelector {
 
  private:
   void start_round(const PathInputs& in, const std::string& why);
-  void choose(const std::string& endpoint, const PathInputs& in);
+  bool choose(const std::string& endpoint, const PathInputs& in);  // true when it changed
   uint64_t slot(const PathInputs& in) const { return in.now > in.epoch ? (in.now - in.epoch) / config_.slot_ms : 0; }
   uint64_t retry_round(const PathInputs& in) const {
     return in.now > in.epoch ? (in.now - in.epoch) / config_.retry_direct_ms : 0;

@@ -66,10 +66,11 @@ DeviceUpdate PeerReconciler::plan(const PeerSet& wanted, const DeviceStatus& act
         u.endpoint = want.endpoint;
         changed = true;
       }
-      if (have.keepalive != want.keepalive) {
+      if (have.keepalive != want.keepalive || (want.kick && want.keepalive)) {
         u.keepalive = want.keepalive;
         changed = true;
       }
+      if (want.kick && want.keepalive) update.peers.push_back(PeerUpdate{key, false, std::nullopt, uint16_t{0}, false, {}});
       auto a = have.allowed_ips, b = want.allowed_ips;
       std::sort(a.begin(), a.end());
       std::sort(b.begin(), b.end());

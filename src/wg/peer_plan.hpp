@@ -33,6 +33,9 @@ struct WantedPeer {
   std::string endpoint;  // empty: none known (the peer can still reach us)
   uint16_t keepalive = kDefaultKeepalive;
   std::vector<std::string> allowed_ips;
+  // Make the device send to the endpoint at once (a hole punch attempt): the plan turns the
+  // keepalive off and on again, which WireGuard answers with an immediate keepalive.
+  bool kick = false;
   bool operator==(const WantedPeer&) const = default;
 };
 using PeerSet = std::map<Key, WantedPeer>;

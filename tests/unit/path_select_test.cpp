@@ -4,6 +4,9 @@
 
 #include "stun/candidates.hpp"
 #include "stun/path_select.hpp"
+#include "stun/relay.hpp"
+
+#include <set>
 
 using namespace weft;
 using namespace weft::stun;
@@ -75,7 +78,10 @@ TEST(PathSelect, TriesOneCandidatePerSlotWithAShortKeepaliveUntilAHandshake) {
   EXPECT_EQ(c.kind, PathKind::trying);
   EXPECT_EQ(c.endpoint, "192.168.10.2:51820");
   EXPECT_EQ(c.keepalive, 1);
+  EXPECT_TRUE(c.kick);  // send at once to the new candidate
   in.device_endpoint = c.endpoint;
+  in.now += 1'000;
+  EXPECT_FALSE(sel.step(in).kick);  // once per candidate
   in.now = kEpoch + 15'000;  // the next slot, on both ends at once
   c = sel.step(in);
   EXPECT_EQ(c.endpoint, "203.0.113.10:51820");
@@ -188,4 +194,106 @@ TEST(PathSelect, OnTheRelayDirectIsRetriedEveryTenMinutesAndAPeerReachingUsDirec
   auto c = sel.step(in);
   EXPECT_EQ(c.kind, PathKind::direct);
   EXPECT_EQ(c.endpoint, "203.0.113.20:51820");
+}
+
+// ---------------------------------------------------------------- relay
+
+namespace {
+
+Address at(uint8_t host, uint16_t port) {
+  Address a;
+  a.ip = {203, 0, 113, host};
+  a.port = port;
+  return a;
+}
+
+crdt::OwnerId id(uint8_t b) {
+  crdt::OwnerId o{};
+  o[0] = b;
+  return o;
+}
+
+}  // namespace
+
+TEST(RelayFrame, HeaderRoundTripsAndShortOrForeignBytesAreNotFrames) {
+  std::vector<uint8_t> bytes(kRelayHeader + 4, 0xAB);
+  encode_relay_header(bytes.data(), 0x0102030405060708ULL);
+  EXPECT_EQ(bytes[0], kRelayDataType);
+  auto f = decode_relay_frame(bytes);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->channel, 0x0102030405060708ULL);
+  EXPECT_EQ(f->payload.size(), 4u);
+  EXPECT_FALSE(decode_relay_frame(std::span(bytes).first(kRelayHeader)));  // no payload
+  bytes[0] = 0xC8;
+  EXPECT_FALSE(decode_relay_frame(bytes));
+}
+
+TEST(RelayTable, ForwardsOnlyBetweenTheTwoBoundEndsOfAPair) {
+  RelayTable t({}, 1);
+  auto a = t.bind(id(1), id(2), at(10, 51821), 1'000);
+  ASSERT_TRUE(a);
+  EXPECT_FALSE(a->ready);  // the other end has not bound yet
+  EXPECT_FALSE(t.forward(a->channel, at(10, 51821), 1'001));
+  EXPECT_EQ(t.counters().peer_unbound, 1u);
+  auto b = t.bind(id(2), id(1), at(20, 40000), 1'002);
+  ASSERT_TRUE(b);
+  EXPECT_TRUE(b->ready);
+  EXPECT_EQ(b->channel, a->channel);  // one channel per pair, whoever binds first
+  EXPECT_EQ(t.forward(a->channel, at(10, 51821), 1'003), at(20, 40000));
+  EXPECT_EQ(t.forward(a->channel, at(20, 40000), 1'003), at(10, 51821));
+  // Another source, even the right host on another port, or another channel: dropped.
+  EXPECT_FALSE(t.forward(a->channel, at(10, 51822), 1'004));
+  EXPECT_FALSE(t.forward(a->channel, at(30, 51821), 1'004));
+  EXPECT_FALSE(t.forward(a->channel + 1, at(10, 51821), 1'004));
+  EXPECT_EQ(t.counters().wrong_source, 2u);
+  EXPECT_EQ(t.counters().unknown_channel, 1u);
+  // An end's NAT mapping moved: its next bind moves it.
+  t.bind(id(2), id(1), at(20, 40001), 2'000);
+  EXPECT_FALSE(t.forward(a->channel, at(20, 40000), 2'001));
+  EXPECT_EQ(t.forward(a->channel, at(20, 40001), 2'001), at(10, 51821));
+  EXPECT_FALSE(t.bind(id(3), id(3), at(30, 1), 2'002));  // not a pair
+}
+
+TEST(RelayTable, BindingsExpireUnlessRefreshed) {
+  RelayTable t({}, 1);
+  auto ch = t.bind(id(1), id(2), at(10, 1), 0)->channel;
+  t.bind(id(2), id(1), at(20, 2), 0);
+  t.bind(id(1), id(2), at(10, 1), 50'000);
+  t.expire(61'000);  // end 2 went quiet
+  EXPECT_FALSE(t.forward(ch, at(10, 1), 61'000));
+  EXPECT_EQ(t.pairs(), 1u);
+  t.expire(111'000);
+  EXPECT_EQ(t.pairs(), 0u);
+  EXPECT_EQ(t.counters().expired, 2u);
+}
+
+TEST(RelayTable, PerPairAndTotalRatesAndATableLimit) {
+  RelayTable::Config c;
+  c.pair_pps = 100;  // a tenth of a second banked: 10 packets at once
+  c.total_pps = 1'000'000;
+  c.max_pairs = 1;
+  RelayTable t(c, 1);
+  auto ch = t.bind(id(1), id(2), at(10, 1), 0)->channel;
+  t.bind(id(2), id(1), at(20, 2), 0);
+  int passed = 0;
+  for (int i = 0; i < 50; ++i) passed += t.forward(ch, at(10, 1), 0) ? 1 : 0;
+  EXPECT_EQ(passed, 10);
+  EXPECT_EQ(t.counters().rate_limited, 40u);
+  EXPECT_TRUE(t.forward(ch, at(10, 1), 100));  // 10 ms later: one more token
+  EXPECT_FALSE(t.bind(id(3), id(4), at(30, 3), 0));  // the table is full
+  EXPECT_EQ(t.counters().refused_binds, 1u);
+}
+
+TEST(RelayPick, BothEndsPickTheSameRelayAndNeverAnEnd) {
+  std::vector<crdt::OwnerId> capable{id(1), id(5), id(6), id(7)};
+  auto r1 = pick_relay(id(1), id(2), capable);
+  auto r2 = pick_relay(id(2), id(1), capable);
+  ASSERT_TRUE(r1);
+  EXPECT_EQ(r1, r2);
+  EXPECT_NE(*r1, id(1));
+  EXPECT_FALSE(pick_relay(id(1), id(2), {id(1), id(2)}));
+  // Pairs spread over relays.
+  std::set<crdt::OwnerId> used;
+  for (uint8_t a = 10; a < 40; ++a) used.insert(*pick_relay(id(a), id(a + 100), capable));
+  EXPECT_GE(used.size(), 3u);
 }

@@ -106,6 +106,8 @@ TEST(GossipCodec, EveryBodyRoundTrips) {
   bodies.push_back(reply);
   bodies.push_back(SyncPush{crdt::SyncPush{false, {record}, {}, {record.key}}});
   bodies.push_back(SyncFinish{crdt::SyncFinish{{record}}});
+  bodies.push_back(RelayBind{test::test_key(2).public_key()});
+  bodies.push_back(RelayBound{test::test_key(2).public_key(), 0x0123456789abcdefULL, true});
   for (const auto& body : bodies) {
     Message m;
     m.from = k.public_key();

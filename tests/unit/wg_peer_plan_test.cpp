@@ -203,6 +203,36 @@ TEST(PeerReconciler, AfterAFailedSendEndpointsAreSetAgain) {
   EXPECT_EQ(u.peers[0].endpoint, std::optional<std::string>("198.51.100.11:51820"));
 }
 
+// A hole punch attempt on an idle session: keepalive off then on again, in that order, so the
+// device sends to the new endpoint at once; a new peer needs no kick (it handshakes anyway).
+TEST(PeerReconciler, AKickTurnsTheKeepaliveOffAndOnAgain) {
+  Cluster c;
+  PeerReconciler r;
+  DeviceStatus status;
+  auto wanted = wanted_peers(c.all.state(), c.live({0, 1}), c.id(0));
+  status = apply(status, r.plan(wanted, status));
+  auto& want = wanted.begin()->second;
+  want.endpoint = "203.0.113.10:51820";
+  want.keepalive = 1;
+  want.kick = true;
+  auto update = r.plan(wanted, status);
+  ASSERT_EQ(update.peers.size(), 2u);
+  EXPECT_EQ(update.peers[0].keepalive, uint16_t{0});
+  EXPECT_FALSE(update.peers[0].endpoint);
+  EXPECT_EQ(update.peers[1].endpoint, "203.0.113.10:51820");
+  EXPECT_EQ(update.peers[1].keepalive, uint16_t{1});
+  status = apply(status, update);
+  // Kicked again with nothing else changed: still both steps.
+  EXPECT_EQ(r.plan(wanted, status).peers.size(), 2u);
+  want.kick = false;
+  EXPECT_TRUE(r.plan(wanted, status).empty());
+  PeerReconciler fresh;
+  want.kick = true;
+  auto added = fresh.plan(wanted, DeviceStatus{});
+  ASSERT_EQ(added.peers.size(), 1u);
+  EXPECT_EQ(added.peers[0].keepalive, uint16_t{1});
+}
+
 TEST(Firewall, MasqueradesOnlyWhatLeavesTheMesh) {
   FirewallConfig fc{"weft", "weft-br", *Ipv4Net::parse("10.210.0.0/16"), *Ipv4Net::parse("10.210.7.0/24"), 51820, 51821};
   auto rules = firewall_rules(fc);
