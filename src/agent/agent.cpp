@@ -143,6 +143,8 @@ void Agent::start() {
   }
   if (!parse_host_port(advertise)) throw AgentError("--advertise " + advertise + " is not IP:PORT");
   advertise_ = advertise;
+  for (const auto& server : options_.stun_servers)
+    if (!parse_host_port(server)) throw AgentError("--stun-server " + server + " is not IP:PORT");
   if (!options_.mesh.advertise_wg.empty() && !parse_host_port(options_.mesh.advertise_wg))
     throw AgentError("--advertise-wg " + options_.mesh.advertise_wg + " is not IP:PORT");
   // Our own address among the seeds would only make us wait for ourselves.
@@ -285,15 +287,19 @@ void Agent::send_stun(const asio::ip::udp::endpoint& to, std::vector<uint8_t> da
   });
 }
 
-// Every minute, ask up to three live members (distinct addresses first) what address our
-// control port has from where they are; the answers say whether a NAT is in the way and how it
-// maps. Retransmissions come from the probe's own timer.
+// Every minute, ask up to three servers (configured STUN servers first, then live members,
+// distinct addresses first) what address our control port has from where they are; the answers
+// say whether a NAT is in the way and how it maps. Retransmissions come from the probe's timer.
 void Agent::probe_reflexive(uint64_t now) {
   if (!membership_->joined()) return;
   // A round ends when every request is answered or given up on (a member behind another NAT
   // may never answer): the next starts only after that, so that every round gets to finish.
   if (now >= next_reflexive_ && !reflexive_->pending()) {
-    std::vector<stun::Address> servers;
+    std::vector<stun::Address> servers, configured;
+    for (const auto& server : options_.stun_servers) {
+      auto hp = parse_host_port(server);
+      configured.push_back(to_stun(hp->ip, hp->port));
+    }
     for (const auto& [id, m] : membership_->members()) {
       if (m.state != gossip::MemberState::alive || id == replica_->id()) continue;
       auto targets = routes_.targets(id, m.address, control_candidates(id), now);
@@ -301,6 +307,7 @@ void Agent::probe_reflexive(uint64_t now) {
     }
     // A different start each round, so that over time every member is asked.
     if (!servers.empty()) std::rotate(servers.begin(), servers.begin() + static_cast<long>((now / 1000) % servers.size()), servers.end());
+    servers.insert(servers.begin(), configured.begin(), configured.end());  // configured servers first
     for (auto& s : reflexive_->start(servers, now)) send_stun(from_stun(s.to), std::move(s.bytes));
     // Until two answers agree or disagree (a first round may come before the members do), soon.
     bool settled = reflexive_->mapping() != stun::Mapping::unknown;

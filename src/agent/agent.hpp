@@ -64,6 +64,7 @@ struct AgentOptions {
   // Relaying for pairs whose direct path fails: auto (when no NAT stands in front of this
   // machine) or off. Limits in packets per second.
   std::string relay = "auto";
+  std::vector<std::string> stun_servers;  // IP:PORT each, asked before the members; none by default
   uint64_t relay_pair_pps = 50'000;
   uint64_t relay_total_pps = 500'000;
   uint64_t join_timeout_ms = 20'000;

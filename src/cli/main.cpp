@@ -189,6 +189,9 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--dns-upstream", ao.dns_upstream,
                         "resolvers for names outside the mesh, IPv4[:PORT] (default: /etc/resolv.conf's; none: refuse them)")
       ->delimiter(',');
+  agent_cmd->add_option("--stun-server", ao.stun_servers,
+                        "a STUN server IP:PORT to ask for this machine's reflexive address, besides the members (repeatable; none by default)")
+      ->delimiter(',');
   agent_cmd->add_option("--relay", ao.relay, "auto: relay for pairs that cannot reach each other when no NAT is in front of this machine; off")
       ->check(CLI::IsMember({"auto", "off"}))
       ->capture_default_str();

@@ -162,3 +162,38 @@ TEST(StunCodec, CoturnAnswersOurBindingRequest) {
   EXPECT_TRUE(answer->fingerprint);  // present and verified by our parser
   EXPECT_NE(answer->software.find("Coturn"), std::string::npos) << answer->software;
 }
+
+// The agent's own STUN client against a real server: two coturn instances on two loopback
+// addresses, configured with --stun-server; the lone agent learns its address from them and, as
+// they agree, an endpoint-independent mapping.
+TEST(StunReflexive, AgentLearnsItsAddressFromConfiguredCoturnServers) {
+  test::TempDir tmp;
+  std::vector<pid_t> coturns;
+  std::vector<std::string> servers;
+  for (const char* ip : {"127.0.0.2", "127.0.0.3"}) {
+    uint16_t port = test::free_port();
+    coturns.push_back(test::spawn({"/usr/bin/turnserver", "-S", "-L", ip, "-p", std::to_string(port), "-z", "-n", "--no-cli",
+                                   "--no-tls", "--no-dtls", "--log-file", "stdout"},
+                                  tmp.path() / (std::string("coturn-") + ip + ".log")));
+    servers.push_back(std::string(ip) + ":" + std::to_string(port));
+  }
+  std::string dir = (tmp.path() / "a").string();
+  std::string bind = "127.0.0.4:" + std::to_string(test::free_port());
+  ASSERT_EQ(test::run({kWeft, "init", "--data-dir", dir, "--name", "a", "--advertise", bind}).code, 0);
+  pid_t agent = test::spawn({kWeft, "agent", "--data-dir", dir, "--bind", bind, "--dns-upstream", "none", "--stun-server",
+                             servers[0] + "," + servers[1]},
+                            dir + ".log");
+  auto learned = [&] {
+    auto r = test::run({kWeft, "status", "--json", "--data-dir", dir}, 5s);
+    return r.output.find("\"reflexive_address\": \"" + bind + "\"") != std::string::npos &&
+           r.output.find("\"nat_mapping\": \"endpoint-independent\"") != std::string::npos;
+  };
+  EXPECT_TRUE(test::wait_until(learned, 30s)) << test::run({kWeft, "status", "--json", "--data-dir", dir}, 5s).output;
+  std::string other = (tmp.path() / "b").string();
+  ASSERT_EQ(test::run({kWeft, "init", "--data-dir", other, "--name", "b"}).code, 0);
+  auto bad = test::run({kWeft, "agent", "--data-dir", other, "--bind", "127.0.0.5:1", "--stun-server", "nonsense"}, 10s);
+  EXPECT_NE(bad.code, 0);
+  EXPECT_NE(bad.output.find("--stun-server nonsense is not IP:PORT"), std::string::npos) << bad.output;
+  test::stop(agent);
+  for (pid_t p : coturns) test::stop(p);
+}
