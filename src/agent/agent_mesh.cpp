@@ -151,6 +151,7 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
     want.endpoint = choice.endpoint;
     want.keepalive = choice.keepalive;
     want.kick = choice.kick;
+    want.restart = choice.restart;
     if (choice.kick) changed = true;
     auto& before = path_choices_[key];
     if (before.kind != choice.kind || before.endpoint != choice.endpoint || before.keepalive != choice.keepalive) {

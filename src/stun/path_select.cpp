@@ -118,6 +118,7 @@ PathChoice PathSelector::step(const PathInputs& in) {
   c.keepalive = kind_ == PathKind::trying ? config_.probe_keepalive : config_.keepalive;
   c.reason = reason_;
   c.kick = kick;
+  c.restart = kick && !(in.last_handshake_ms && in.now <= in.last_handshake_ms + 180'000);
   return c;
 }
 

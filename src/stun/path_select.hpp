@@ -48,6 +48,10 @@ struct PathChoice {
   // Send now: a new candidate is being tried. WireGuard sends nothing on an idle session until
   // its keepalive timer runs out; the caller makes it send at once (keepalive off, then on).
   bool kick = false;
+  // With no session to send on (none, or older than WireGuard's 180 s), a kick would only queue
+  // a handshake behind WireGuard's 5 s between initiations (the last went to the previous
+  // candidate): the caller restarts the peer instead, which initiates at once.
+  bool restart = false;
 };
 
 class PathSelector {

@@ -51,6 +51,10 @@ DeviceUpdate PeerReconciler::plan(const PeerSet& wanted, const DeviceStatus& act
     PeerUpdate u;
     u.public_key = key;
     auto it = held.find(key);
+    if (want.restart && it != held.end()) {
+      update.peers.push_back(PeerUpdate{key, true, {}, {}, false, {}});
+      it = held.end();  // added again below, from scratch
+    }
     bool changed = false;
     auto sent = endpoint_set_.find(key);
     bool endpoint_new = sent == endpoint_set_.end() || sent->second != want.endpoint;

@@ -36,6 +36,9 @@ struct WantedPeer {
   // Make the device send to the endpoint at once (a hole punch attempt): the plan turns the
   // keepalive off and on again, which WireGuard answers with an immediate keepalive.
   bool kick = false;
+  // Stronger: remove and add the peer again (no session to keep; a fresh peer initiates a
+  // handshake at once, where an existing one waits out WireGuard's 5 s between initiations).
+  bool restart = false;
   bool operator==(const WantedPeer&) const = default;
 };
 using PeerSet = std::map<Key, WantedPeer>;

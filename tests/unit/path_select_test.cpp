@@ -78,7 +78,8 @@ TEST(PathSelect, TriesOneCandidatePerSlotWithAShortKeepaliveUntilAHandshake) {
   EXPECT_EQ(c.kind, PathKind::trying);
   EXPECT_EQ(c.endpoint, "192.168.10.2:51820");
   EXPECT_EQ(c.keepalive, 1);
-  EXPECT_TRUE(c.kick);  // send at once to the new candidate
+  EXPECT_TRUE(c.kick);     // send at once to the new candidate
+  EXPECT_TRUE(c.restart);  // no session yet: a fresh peer initiates at once
   in.device_endpoint = c.endpoint;
   in.now += 1'000;
   EXPECT_FALSE(sel.step(in).kick);  // once per candidate
@@ -174,6 +175,8 @@ TEST(PathSelect, AfterAFailedRoundTheRelayCarriesThePairAndDirectIsRetriedWhenCa
   c = sel.step(in);
   EXPECT_EQ(c.kind, PathKind::trying);
   EXPECT_EQ(c.endpoint, "192.168.20.2:51820");
+  EXPECT_TRUE(c.kick);
+  EXPECT_FALSE(c.restart);  // the relayed session is alive: keep it, just send
 }
 
 TEST(PathSelect, OnTheRelayDirectIsRetriedEveryTenMinutesAndAPeerReachingUsDirectlyIsFollowed) {

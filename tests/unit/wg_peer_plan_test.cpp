@@ -233,6 +233,29 @@ TEST(PeerReconciler, AKickTurnsTheKeepaliveOffAndOnAgain) {
   EXPECT_EQ(added.peers[0].keepalive, uint16_t{1});
 }
 
+TEST(PeerReconciler, ARestartRemovesAndAddsThePeerInOneUpdate) {
+  Cluster c;
+  PeerReconciler r;
+  DeviceStatus status;
+  auto wanted = wanted_peers(c.all.state(), c.live({0, 1}), c.id(0));
+  status = apply(status, r.plan(wanted, status));
+  auto& want = wanted.begin()->second;
+  want.endpoint = "203.0.113.30:51820";
+  want.keepalive = 1;
+  want.restart = true;
+  auto update = r.plan(wanted, status);
+  ASSERT_EQ(update.peers.size(), 2u);
+  EXPECT_TRUE(update.peers[0].remove);
+  EXPECT_FALSE(update.peers[1].remove);
+  EXPECT_EQ(update.peers[1].endpoint, "203.0.113.30:51820");
+  EXPECT_EQ(update.peers[1].keepalive, uint16_t{1});
+  EXPECT_TRUE(update.peers[1].replace_allowed_ips);
+  EXPECT_EQ(update.peers[1].allowed_ips, want.allowed_ips);
+  status = apply(status, update);
+  ASSERT_EQ(status.peers.size(), 1u);
+  EXPECT_EQ(status.peers[0].endpoint, "203.0.113.30:51820");
+}
+
 TEST(Firewall, MasqueradesOnlyWhatLeavesTheMesh) {
   FirewallConfig fc{"weft", "weft-br", *Ipv4Net::parse("10.210.0.0/16"), *Ipv4Net::parse("10.210.7.0/24"), 51820, 51821};
   auto rules = firewall_rules(fc);
