@@ -114,6 +114,7 @@ std::string Agent::metrics_text() const {
   line("weft_control_streams_total", "way=\"accepted\"", sc.accepted);
   line("weft_control_streams_reused_total", "", sc.reused);
   line("weft_control_streams_idle_closed_total", "", sc.idle_closed);
+  line("weft_control_streams_refused_total", "", sc.refused);
   out += "# HELP weft_records_merged_total Records received, by merge result.\n# TYPE weft_records_merged_total counter\n";
   for (size_t i = 0; i < crdt::kMergeResultCount; ++i) {
     auto r = static_cast<crdt::MergeResult>(i);

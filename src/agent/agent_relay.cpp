@@ -152,7 +152,7 @@ void Agent::on_relay_bound(const crdt::OwnerId& sender, const gossip::RelayBound
     spdlog::info("relay via {} ready for peer {} (channel {:016x}, local endpoint {})",
                  r != membership_->members().end() ? r->second.name : short_hex(sender),
                  m != membership_->members().end() ? m->second.name : short_hex(bound.peer), e.channel, e.proxy_endpoint);
-    after_event();  // path selection can use it now
+    next_mesh_check_ = 0;  // path selection can use it now (after_event follows every frame)
   }
 }
 

@@ -11,8 +11,8 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
 ControlStreams::ControlStreams(asio::io_context& io, uint32_t min_frame, uint32_t max_frame, OnFrame on_frame,
-                               OnConnectFailure on_failure)
-    : io_(io), acceptor_(io), min_frame_(min_frame), max_frame_(max_frame), on_frame_(std::move(on_frame)),
+                               OnConnectFailure on_failure, size_t max_links)
+    : io_(io), acceptor_(io), min_frame_(min_frame), max_frame_(max_frame), max_links_(max_links), on_frame_(std::move(on_frame)),
       on_failure_(std::move(on_failure)) {}
 
 ControlStreams::~ControlStreams() { close_all(); }
@@ -37,7 +37,11 @@ void ControlStreams::close_all() {
 void ControlStreams::accept() {
   acceptor_.async_accept([this](boost::system::error_code ec, tcp::socket socket) {
     if (ec == asio::error::operation_aborted || !acceptor_.is_open()) return;
-    if (!ec) {
+    if (!ec && links_.size() >= max_links_) {
+      ++counters_.refused;
+      boost::system::error_code ignored;
+      socket.close(ignored);
+    } else if (!ec) {
       auto link = std::make_shared<Link>(io_);
       link->socket = std::move(socket);
       boost::system::error_code rec;

@@ -26,6 +26,7 @@ struct StreamCounters {
   uint64_t connect_failures = 0;
   uint64_t reused = 0;           // frames sent on an open connection
   uint64_t opened = 0, accepted = 0, idle_closed = 0;
+  uint64_t refused = 0;          // inbound connections over the limit: closed at once
 };
 
 class ControlStreams {
@@ -37,8 +38,9 @@ class ControlStreams {
   // A connection attempt to `address` failed.
   using OnConnectFailure = std::function<void(const std::string& address)>;
 
+  // At most `max_links` connections at a time (unauthenticated peers cannot hold more).
   ControlStreams(boost::asio::io_context& io, uint32_t min_frame, uint32_t max_frame, OnFrame on_frame,
-                 OnConnectFailure on_failure);
+                 OnConnectFailure on_failure, size_t max_links = 512);
   ~ControlStreams();
   // Binds and listens; throws std::runtime_error with the reason.
   void listen(const boost::asio::ip::tcp::endpoint& at);
@@ -69,6 +71,7 @@ class ControlStreams {
   boost::asio::io_context& io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   uint32_t min_frame_, max_frame_;
+  size_t max_links_;
   OnFrame on_frame_;
   OnConnectFailure on_failure_;
   std::set<std::shared_ptr<Link>> links_;

@@ -125,15 +125,22 @@ Member& Membership::add_member(Member m) {
   MemberId id = m.id;
   Member& added = members_.emplace(id, std::move(m)).first->second;
   others_.push_back(&added);
-  by_address_[added.address] = id;
+  claim_address(added);
   return added;
+}
+
+void Membership::claim_address(const Member& m) {
+  auto [it, inserted] = by_address_.try_emplace(m.address, m.id);
+  if (inserted || it->second == m.id) return;
+  auto holder = members_.find(it->second);
+  if (holder == members_.end() || !live(holder->second.state) || live(m.state)) it->second = m.id;
 }
 
 void Membership::set_address(Member& m, const std::string& address) {
   if (m.address == address) return;
   if (auto it = by_address_.find(m.address); it != by_address_.end() && it->second == m.id) by_address_.erase(it);
   m.address = address;
-  by_address_[address] = m.id;
+  claim_address(m);
 }
 
 void Membership::remove_member(std::map<MemberId, Member>::iterator it) {
@@ -148,6 +155,7 @@ void Membership::set_state(Member& m, MemberState state, uint64_t now, Effects& 
   if (m.state == state) return;
   if (live(m.state) != live(state)) live(state) ? ++live_count_ : --live_count_;
   m.state = state;
+  if (live(state)) claim_address(m);
   m.state_since_ms = now;
   fx.events.push_back(MemberEvent{m.id, state, false});
 }
@@ -316,7 +324,7 @@ void Membership::start_probe(uint64_t now, Effects& fx) {
   ++counters_.probes;
   // Buddy system: a suspect hears of its suspicion directly, first thing in the ping.
   if (m.state == MemberState::suspect) broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
-  send(m.address, Ping{p.seq, p.target}, now, fx);
+  send(m.address, Ping{p.seq, p.target}, now, fx, true, m.id);
 }
 
 Suspicion* Membership::suspicion_checked_by(uint32_t seq) {
@@ -332,9 +340,9 @@ void Membership::start_check(const MemberId& id, Suspicion& suspicion, uint64_t 
   ++counters_.last_checks;
   // Buddy system: the ping tells the member of its suspicion, so it refutes on the ack.
   broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
-  send(m.address, Ping{seq, id}, now, fx);
+  send(m.address, Ping{seq, id}, now, fx, true, id);
   for (const Member* h : random_members(config_.indirect_checks, &id, false, now))
-    send(h->address, PingReq{seq, id, m.address}, now, fx);
+    send(h->address, PingReq{seq, id, m.address}, now, fx, true, h->id);
 }
 
 void Membership::finish_probe(uint64_t now, Effects& fx) {
@@ -407,7 +415,7 @@ void Membership::tick(uint64_t now, Effects& fx) {
     const Member& target = members_.at(probe_->target);
     for (const Member* h : helpers) {
       ++counters_.indirect_probes;
-      send(h->address, PingReq{probe_->seq, target.id, target.address}, now, fx);
+      send(h->address, PingReq{probe_->seq, target.id, target.address}, now, fx, true, h->id);
     }
     probe_->nacks_expected = static_cast<unsigned>(helpers.size());
   }
@@ -418,7 +426,7 @@ void Membership::tick(uint64_t now, Effects& fx) {
   }
   for (auto it = relays_.begin(); it != relays_.end();) {
     if (now >= it->second.deadline) {
-      send(it->second.requester, Nack{it->second.seq}, now, fx);
+      send(it->second.requester, Nack{it->second.seq}, now, fx, true, it->second.requester_id);
       it = relays_.erase(it);
     } else {
       ++it;
@@ -439,22 +447,25 @@ void Membership::tick(uint64_t now, Effects& fx) {
   if (now >= next_gossip_at_ && (!member_queue_.empty() || !record_queue_.empty())) {
     next_gossip_at_ = now + config_.gossip_interval_ms;
     for (const Member* m : random_members(config_.gossip_nodes, nullptr, true, now))
-      send(m->address, std::monostate{}, now, fx);
+      send(m->address, std::monostate{}, now, fx, true, m->id);
   }
   if (joined_ && post_join_syncs_done_ < 2 && now >= joined_at_ + config_.post_join_sync_ms[post_join_syncs_done_]) {
     ++post_join_syncs_done_;
-    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx);
+    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
   }
   if (now >= next_push_pull_at_) {
     next_push_pull_at_ = now + push_pull_interval();
-    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx);
+    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
   }
   if (now >= next_reconnect_at_) {
     next_reconnect_at_ = now + config_.reconnect_interval_ms;
     std::vector<const Member*> dead;
     for (const auto& [id, m] : members_)
       if (m.state == MemberState::dead) dead.push_back(&m);
-    if (!dead.empty()) send_push_pull(dead[rng_.below(dead.size())]->address, false, now, fx);
+    if (!dead.empty()) {
+      const Member* d = dead[rng_.below(dead.size())];
+      send_push_pull(d->address, false, now, fx, d->id);
+    }
   }
 }
 
@@ -465,7 +476,8 @@ std::string Membership::address_of(const MemberId& id, const std::string& fallba
   return it == members_.end() ? fallback : it->second.address;
 }
 
-void Membership::send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback) {
+void Membership::send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback,
+                      std::optional<MemberId> to_id) {
   (void)now;
   Message msg;
   msg.from = self_;
@@ -488,18 +500,22 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
       counters_.records_gossiped += msg.records.size() - before;
     }
   }
-  std::optional<MemberId> member;
-  if (auto it = by_address_.find(to); it != by_address_.end() && it->second != self_) member = it->second;
+  std::optional<MemberId> member = to_id;
+  if (member && !members_.contains(*member)) member.reset();
+  if (!member)
+    if (auto it = by_address_.find(to); it != by_address_.end()) member = it->second;
+  if (member == self_) member.reset();
   fx.out.push_back(Outgoing{to, std::move(msg), member});
 }
 
-void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx) {
+void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx,
+                                std::optional<MemberId> to_id) {
   PushPull pp;
   pp.join = join;
   for (const auto& [id, m] : members_) pp.members.push_back(update_of(m, self_));
   pp.offer = crdt::make_offer(replica_, now);
   ++counters_.push_pulls;
-  send(to, std::move(pp), now, fx, false);
+  send(to, std::move(pp), now, fx, false, to_id);
 }
 
 void Membership::receive_records(const std::vector<crdt::Record>& records, uint64_t now) {
@@ -520,7 +536,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       ++counters_.pings_for_other;
       return;
     }
-    send(from_address, Ack{ping->seq}, now, fx);
+    send(from_address, Ack{ping->seq}, now, fx, true, msg.from);
   } else if (const auto* ack = std::get_if<Ack>(&msg.body)) {
     if (probe_ && ack->seq == probe_->seq) {
       if (!probe_->acked) {
@@ -533,15 +549,15 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       ++counters_.last_checks_answered;
       checked->restart(now, self_);
     } else if (auto r = relays_.find(ack->seq); r != relays_.end()) {
-      send(r->second.requester, Ack{r->second.seq}, now, fx);
+      send(r->second.requester, Ack{r->second.seq}, now, fx, true, r->second.requester_id);
       relays_.erase(r);
     } else {
       ++counters_.unknown_acks;
     }
   } else if (const auto* req = std::get_if<PingReq>(&msg.body)) {
     uint32_t seq = next_seq_++;
-    relays_[seq] = Relay{address_of(msg.from, from_address), req->seq, now + config_.probe_timeout_ms};
-    send(req->target_address, Ping{seq, req->target}, now, fx);
+    relays_[seq] = Relay{address_of(msg.from, from_address), msg.from, req->seq, now + config_.probe_timeout_ms};
+    send(req->target_address, Ping{seq, req->target}, now, fx, true, req->target);
   } else if (const auto* nack = std::get_if<Nack>(&msg.body)) {
     if (probe_ && nack->seq == probe_->seq) ++probe_->nacks;
   } else if (const auto* pp = std::get_if<PushPull>(&msg.body)) {
@@ -559,7 +575,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       PushPull answer;
       for (const auto& [id, m] : members_) answer.members.push_back(update_of(m, self_));
       answer.reply = crdt::answer_offer(replica_, *pp->offer, now);
-      send(address_of(msg.from, from_address), std::move(answer), now, fx, false);
+      send(address_of(msg.from, from_address), std::move(answer), now, fx, false, msg.from);
     } else if (pp->reply) {
       if (!joined_) {
         joined_ = true;
@@ -570,13 +586,13 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       std::vector<crdt::Record> accepted;
       auto push = crdt::on_reply(replica_, *pp->reply, now, join_reply ? nullptr : &accepted);
       publish(accepted);
-      send(address_of(msg.from, from_address), SyncPush{std::move(push)}, now, fx, false);
+      send(address_of(msg.from, from_address), SyncPush{std::move(push)}, now, fx, false, msg.from);
     }
   } else if (const auto* sp = std::get_if<SyncPush>(&msg.body)) {
     std::vector<crdt::Record> accepted;
     auto finish = crdt::on_push(replica_, sp->push, now, &accepted);
     publish(accepted);
-    if (!finish.records.empty()) send(address_of(msg.from, from_address), SyncFinish{std::move(finish)}, now, fx, false);
+    if (!finish.records.empty()) send(address_of(msg.from, from_address), SyncFinish{std::move(finish)}, now, fx, false, msg.from);
   } else if (const auto* sf = std::get_if<SyncFinish>(&msg.body)) {
     std::vector<crdt::Record> accepted;
     crdt::on_finish(replica_, sf->finish, now, &accepted);

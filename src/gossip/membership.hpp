@@ -108,6 +108,7 @@ class Membership {
   };
   struct Relay {
     std::string requester;
+    MemberId requester_id{};
     uint32_t seq = 0;
     uint64_t deadline = 0;
   };
@@ -128,6 +129,7 @@ class Membership {
   void broadcast(const MemberUpdate& u);
   Member& add_member(Member m);
   void set_address(Member& m, const std::string& address);
+  void claim_address(const Member& m);
   void remove_member(std::map<MemberId, Member>::iterator it);
 
   // Probing.
@@ -143,8 +145,11 @@ class Membership {
   uint64_t push_pull_interval() const;
 
   // Sending.
-  void send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback = true);
-  void send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx);
+  // `to_id`: the member `to` belongs to, when the caller knows (else looked up by address).
+  void send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback = true,
+            std::optional<MemberId> to_id = std::nullopt);
+  void send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx,
+                      std::optional<MemberId> to_id = std::nullopt);
   std::string address_of(const MemberId& id, const std::string& fallback) const;
   void receive_records(const std::vector<crdt::Record>& records, uint64_t now);
 
@@ -153,7 +158,9 @@ class Membership {
   Rng rng_;
   crdt::Replica& replica_;
   std::map<MemberId, Member> members_;
-  std::map<std::string, MemberId> by_address_;  // the member at each control address
+  // The member at each control address; a live member keeps an address a dead or departed one
+  // (a machine restarted with a new id, say) also names.
+  std::map<std::string, MemberId> by_address_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
   std::map<MemberId, Suspicion> suspicions_;
   std::set<MemberId> banned_;

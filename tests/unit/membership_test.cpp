@@ -389,6 +389,23 @@ TEST(Membership, OutgoingNamesTheMemberItIsFor) {
   }
   EXPECT_TRUE(saw_new);
 
+  // A machine that left, and a new one on the same address: the address names the live one,
+  // whatever order the facts arrive in.
+  crdt::Replica gone = test::test_replica(20), reborn = test::test_replica(21);
+  Message left;
+  left.from = lone.others[2].id();
+  left.updates.push_back(MemberUpdate{reborn.id(), 0, MemberState::alive, "new", "10.8.8.8:51821", reborn.id()});
+  left.updates.push_back(MemberUpdate{gone.id(), 5, MemberState::left, "old", "10.8.8.8:51821", gone.id()});
+  lone.m.on_message(lone.address(2), left, lone.now, fx);
+  ASSERT_EQ(lone.m.members().at(gone.id()).state, MemberState::left);
+  bool to_reborn = false;
+  for (const auto& o : lone.run(lone.now + 20'000, true))
+    if (o.to == "10.8.8.8:51821") {
+      to_reborn = true;
+      EXPECT_EQ(o.to_member, reborn.id());
+    }
+  EXPECT_TRUE(to_reborn);
+
   crdt::Replica joiner = test::test_replica(9);
   Membership fresh(joiner.id(), "new", "10.0.0.9:51821", 0, GossipConfig{}, 3, joiner);
   Effects join;
