@@ -83,6 +83,11 @@ for run in $(seq 1 "$RUNS"); do
   direct+=("$(ms "$known" "$t_ok")")
   path=$("$WEFT" peers --json --data-dir "$E2E_DIR/a$run" | python3 -c 'import json,sys; print([p["path"] for p in json.load(sys.stdin) if p["machine"]==sys.argv[1]][0])' "c$run")
   echo "  run $run: ${direct[-1]} ms ($path)"
+  if [ "$path" = relay ]; then  # keep the evidence of a failed hole punch
+    mkdir -p "/tmp/weft-path-bench-failed/run$run"
+    cp "$E2E_DIR/a$run.log" "$E2E_DIR/c$run.log" "$E2E_DIR/p.log" "/tmp/weft-path-bench-failed/run$run/"
+    echo "    (logs kept in /tmp/weft-path-bench-failed/run$run)"
+  fi
   "$WEFT" leave --data-dir "$E2E_DIR/a$run" >/dev/null 2>&1 || true
   "$WEFT" leave --data-dir "$E2E_DIR/c$run" >/dev/null 2>&1 || true
   stop "$PA"; stop "$PC"

@@ -119,24 +119,22 @@ void Agent::write_wireguard_candidates(uint64_t now) {
 bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
   const auto& state = replica_->state();
   std::map<crdt::OwnerId, std::vector<crdt::Endpoint>> observed;
-  std::map<crdt::OwnerId, uint64_t> observed_at;  // the newest observation of each machine
   state.for_each_of_kind(crdt::Kind::observed_endpoints, [&](const crdt::Record& r) {
     if (r.tombstone) return;
-    auto v = crdt::decode_observed_endpoint(r.value);
-    if (!v || v->peer == r.key.owner) return;
-    observed[v->peer].push_back(v->endpoint);
-    observed_at[v->peer] = std::max(observed_at[v->peer], r.hlc.millis());
+    if (auto v = crdt::decode_observed_endpoint(r.value); v && v->peer != r.key.owner) observed[v->peer].push_back(v->endpoint);
   });
   std::map<wg::Key, const wg::PeerStatus*> held;
   for (const auto& p : status.peers) held.emplace(p.public_key, &p);
-  uint64_t mine = std::max(reachability_changed(state, replica_->id()), observed_at[replica_->id()]);
+  // The slot schedule counts from the machines' own reachability records only: observations
+  // come from third parties at moments the two ends learn apart, and would skew their slots.
+  uint64_t mine = reachability_changed(state, replica_->id());
   bool changed = false;
   paths_trying_ = false;
   for (auto& [key, want] : wanted) {
     stun::PathInputs in;
     in.now = now;
     auto ranked = stun::rank_candidates(published_candidates(state, want.owner), observed[want.owner], local_networks_);
-    in.epoch = std::max({mine, reachability_changed(state, want.owner), observed_at[want.owner]});
+    in.epoch = std::max(mine, reachability_changed(state, want.owner));
     for (const auto& c : ranked) in.candidates.push_back(wg::format_endpoint(c.ip, c.port));
     if (auto it = held.find(key); it != held.end()) {
       in.device_endpoint = it->second->endpoint;

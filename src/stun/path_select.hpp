@@ -32,7 +32,7 @@ struct PathConfig {
 
 struct PathInputs {
   uint64_t now = 0;    // wall-clock ms: the slot schedule is shared by both ends
-  uint64_t epoch = 0;  // wall-clock ms when either end's candidates last changed
+  uint64_t epoch = 0;  // wall-clock ms when either end's own candidates last changed
   std::vector<std::string> candidates;  // the peer's, ranked ("IP:PORT")
   std::string device_endpoint;          // what the device holds ("" none)
   uint64_t last_handshake_ms = 0;       // wall-clock ms, 0 never
