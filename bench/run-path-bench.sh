@@ -38,12 +38,11 @@ pct() {  # P VALUES...: the P-th percentile (nearest rank)
   local p=$1; shift
   printf '%s\n' "$@" | sort -n | awk -v p="$p" '{v[NR]=$1} END {i=int((p*NR+99)/100); if (i<1) i=1; print v[i]}'
 }
-agent() {  # NS DIR BIND [args]: runs in its own mount namespace (private /run/wireguard); pid in AGENT_PID
-  local n=$1 d=$2 b=$3; shift 3
-  ip netns exec "$n" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent --data-dir "$d" --bind "$b" \
-    --wg-backend userspace --dns-upstream none --docker off "$@" >>"$d.log" 2>&1 &
-  AGENT_PID=$!
-  E2E_PIDS+=($!)
+agent() {  # NS DIR BIND [args]: pid in AGENT_PID
+  local n=$1 d=$2 b=$3
+  shift 3
+  e2e_agent "$n" "$d" "$b" "$d.log" --docker off "$@"
+  AGENT_PID=$E2E_LAST_PID
 }
 pings() {  # NS TARGET: polls until one ping answers (60 s at most)
   local deadline=$(( $(date +%s) + 60 ))

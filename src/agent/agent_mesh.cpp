@@ -136,7 +136,17 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
     auto ranked = stun::rank_candidates(published_candidates(state, want.owner), observed[want.owner], local_networks_);
     in.epoch = std::max(mine, reachability_changed(state, want.owner));
     for (const auto& c : ranked) in.candidates.push_back(wg::format_endpoint(c.ip, c.port));
-    if (auto it = held.find(key); it != held.end()) {
+    auto it = held.find(key);
+    if (it == held.end()) {
+      // Gone from the device though wanted (someone removed it by hand): that is drift, the
+      // plan adds it back as it was; the path did not fail.
+      if (auto before = path_choices_.find(key); before != path_choices_.end()) {
+        want.endpoint = before->second.endpoint;
+        want.keepalive = before->second.keepalive;
+        if (before->second.kind == stun::PathKind::trying) paths_trying_ = true;
+        continue;
+      }
+    } else {
       in.device_endpoint = it->second->endpoint;
       if (it->second->last_handshake_sec)
         in.last_handshake_ms = it->second->last_handshake_sec * 1000 + it->second->last_handshake_nsec / 1'000'000;

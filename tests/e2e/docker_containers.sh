@@ -67,9 +67,7 @@ api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$D/rootfs.tar" 
 start_agent() {  # NS DATADIR BIND [args]
   local ns=$1 dir=$2 bind=$3
   shift 3
-  ip netns exec "$ns" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent --data-dir "$dir" \
-    --bind "$bind" --wg-backend userspace --dns-upstream none "$@" >>"$dir.log" 2>&1 &
-  E2E_PIDS+=("$!")
+  e2e_agent "$ns" "$dir" "$bind" "$dir.log" "$@"
 }
 token=$("$WEFT" init --data-dir "$E2E_DIR/m0" --name m0 --advertise 198.51.100.30:51821 | tail -n1)
 start_agent "$H0" "$E2E_DIR/m0" 198.51.100.30:51821 --docker off

@@ -99,3 +99,25 @@ e2e_nat_mode() {  # ROUTER MODE
   ip netns exec "$1" iptables -t nat -A POSTROUTING -o wan -j MASQUERADE $extra
   ip netns exec "$1" conntrack -F >/dev/null 2>&1 || e2e_fail "conntrack -F in $1 failed (is conntrack installed?)"
 }
+
+# Starts `weft agent` ($WEFT) in namespace NS, in its own mount namespace with a private
+# /run/wireguard (the UAPI socket path is global, not per network namespace), userspace
+# WireGuard, no upstream DNS, log appended to LOG. The PID goes to E2E_PIDS (killed at cleanup)
+# and to E2E_LAST_PID.
+e2e_agent() {  # NS DATADIR BIND LOG [args]
+  local ns=$1 dir=$2 bind=$3 log=$4
+  shift 4
+  ip netns exec "$ns" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent --data-dir "$dir" \
+    --bind "$bind" --wg-backend userspace --dns-upstream none "$@" >>"$log" 2>&1 &
+  E2E_LAST_PID=$!
+  E2E_PIDS+=("$!")
+}
+# Machine I of a test: data dir $E2E_DIR/dI, control port IP:51821, log agentI.log, no Docker;
+# its PID in AGENT[I]. weft_at I ARGS... runs the weft CLI against machine I.
+e2e_machine_agent() {  # I NS IP [args]
+  local i=$1 ns=$2 ip=$3
+  shift 3
+  e2e_agent "$ns" "$E2E_DIR/d$i" "$ip:51821" "$E2E_DIR/agent$i.log" --docker off "$@"
+  AGENT[$i]=$E2E_LAST_PID
+}
+weft_at() { local i=$1; shift; "$WEFT" "$@" --data-dir "$E2E_DIR/d$i"; }

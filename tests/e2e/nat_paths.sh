@@ -28,16 +28,7 @@ e2e_nat_router "$INET" "${T}RA" "${N[1]}" 203.0.113.10 192.168.10 eim
 e2e_nat_router "$INET" "${T}RB" "${N[2]}" 203.0.113.20 192.168.20 sym
 e2e_nat_router "$INET" "${T}RC" "${N[3]}" 203.0.113.30 192.168.30 eim
 
-start_agent() {  # I [extra args]
-  local i=$1
-  shift
-  ip netns exec "${N[$i]}" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' \
-    "$WEFT" agent --data-dir "$E2E_DIR/d$i" --bind "${IP[$i]}:51821" --wg-backend userspace \
-    --dns-upstream none --docker off "$@" >>"$E2E_DIR/agent$i.log" 2>&1 &
-  AGENT[$i]=$!
-  E2E_PIDS+=("$!")
-}
-weft_at() { local i=$1; shift; "$WEFT" "$@" --data-dir "$E2E_DIR/d$i"; }
+start_agent() { local i=$1; shift; e2e_machine_agent "$i" "${N[$i]}" "${IP[$i]}" "$@"; }
 subnet_of() { weft_at "$1" status --json | sed -n 's/.*"subnet": *"\([0-9.]*\)\.0\/24".*/\1/p'; }
 
 e2e_log "founding the cluster on P"

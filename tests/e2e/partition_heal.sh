@@ -22,16 +22,7 @@ for i in 0 1 2 3 4; do
   e2e_ns "${H[$i]}"
   e2e_plug "$SW" "${H[$i]}" eth0 "${IP[$i]}/24"
 done
-start_agent() {  # I [extra args]
-  local i=$1
-  shift
-  ip netns exec "${H[$i]}" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' \
-    "$WEFT" agent --data-dir "$E2E_DIR/d$i" --bind "${IP[$i]}:51821" --wg-backend userspace \
-    --dns-upstream none --docker off "$@" >>"$E2E_DIR/agent$i.log" 2>&1 &
-  AGENT[$i]=$!
-  E2E_PIDS+=("$!")
-}
-weft_at() { local i=$1; shift; "$WEFT" "$@" --data-dir "$E2E_DIR/d$i"; }
+start_agent() { local i=$1; shift; e2e_machine_agent "$i" "${H[$i]}" "${IP[$i]}" "$@"; }
 subnet_of() { weft_at "$1" status --json | sed -n 's/.*"subnet": *"\([0-9.]*\)\.0\/24".*/\1/p'; }
 alive_count() { weft_at "$1" members --json | grep -o '"state": "alive"' | wc -l; }
 sees_alive() { [ "$(alive_count "$1")" -eq "$2" ]; }

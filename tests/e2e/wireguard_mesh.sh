@@ -31,16 +31,7 @@ OUT=${E2E_TAG}out  # a host on the LAN that is not in the mesh ("the internet")
 e2e_ns "$OUT"
 e2e_plug "$SW" "$OUT" eth0 198.51.100.50/24
 
-start_agent() {  # I [extra args]
-  local i=$1
-  shift
-  ip netns exec "${H[$i]}" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' \
-    "$WEFT" agent --data-dir "$E2E_DIR/d$i" --bind "${IP[$i]}:51821" --wg-backend userspace \
-    --dns-upstream none --docker off "$@" >>"$E2E_DIR/agent$i.log" 2>&1 &
-  AGENT[$i]=$!
-  E2E_PIDS+=("$!")
-}
-weft_at() { local i=$1; shift; "$WEFT" "$@" --data-dir "$E2E_DIR/d$i"; }
+start_agent() { local i=$1; shift; e2e_machine_agent "$i" "${H[$i]}" "${IP[$i]}" "$@"; }
 wg_at() { local i=$1; shift; nsenter -t "${AGENT[$i]}" -m -n wg "$@"; }
 subnet_of() { weft_at "$1" status --json | sed -n 's/.*"subnet": *"\([0-9.]*\)\.0\/24".*/\1/p'; }
 

@@ -23,10 +23,8 @@ sock_ok() { nsenter -t "$WGM" -m test -S /run/wireguard/weft.sock; }
 wait_for 10 "M's wireguard-go socket" sock_ok
 
 start_f() {
-  ip netns exec "$F" sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent --data-dir "$E2E_DIR/f" \
-    --bind 198.51.100.20:51821 --wg-backend userspace --dns-upstream none --docker off >>"$E2E_DIR/f.log" 2>&1 &
-  FPID=$!
-  E2E_PIDS+=("$FPID")
+  e2e_agent "$F" "$E2E_DIR/f" 198.51.100.20:51821 "$E2E_DIR/f.log" --docker off
+  FPID=$E2E_LAST_PID
 }
 start_m() {  # [args]
   nsenter -t "$WGM" -m -n "$WEFT" agent --data-dir "$E2E_DIR/m" --bind 198.51.100.21:51821 --wg-backend userspace \

@@ -205,15 +205,30 @@ TEST(PeerReconciler, AfterAFailedSendEndpointsAreSetAgain) {
 
 // A hole punch attempt on an idle session: keepalive off then on again, in that order, so the
 // device sends to the new endpoint at once; a new peer needs no kick (it handshakes anyway).
-TEST(PeerReconciler, AKickTurnsTheKeepaliveOffAndOnAgain) {
+// m0's device holding its one peer m1, as planned; the test then changes what it wants.
+struct OnePeer {
   Cluster c;
   PeerReconciler r;
   DeviceStatus status;
-  auto wanted = wanted_peers(c.all.state(), c.live({0, 1}), c.id(0));
-  status = apply(status, r.plan(wanted, status));
-  auto& want = wanted.begin()->second;
-  want.endpoint = "203.0.113.10:51820";
-  want.keepalive = 1;
+  PeerSet wanted;
+  OnePeer() {
+    wanted = wanted_peers(c.all.state(), c.live({0, 1}), c.id(0));
+    status = apply(status, r.plan(wanted, status));
+  }
+  WantedPeer& trying(const std::string& endpoint) {
+    auto& want = wanted.begin()->second;
+    want.endpoint = endpoint;
+    want.keepalive = 1;
+    return want;
+  }
+};
+
+TEST(PeerReconciler, AKickTurnsTheKeepaliveOffAndOnAgain) {
+  OnePeer o;
+  auto& r = o.r;
+  auto& status = o.status;
+  auto& wanted = o.wanted;
+  auto& want = o.trying("203.0.113.10:51820");
   want.kick = true;
   auto update = r.plan(wanted, status);
   ASSERT_EQ(update.peers.size(), 2u);
@@ -234,14 +249,11 @@ TEST(PeerReconciler, AKickTurnsTheKeepaliveOffAndOnAgain) {
 }
 
 TEST(PeerReconciler, ARestartRemovesAndAddsThePeerInOneUpdate) {
-  Cluster c;
-  PeerReconciler r;
-  DeviceStatus status;
-  auto wanted = wanted_peers(c.all.state(), c.live({0, 1}), c.id(0));
-  status = apply(status, r.plan(wanted, status));
-  auto& want = wanted.begin()->second;
-  want.endpoint = "203.0.113.30:51820";
-  want.keepalive = 1;
+  OnePeer o;
+  auto& r = o.r;
+  auto& status = o.status;
+  auto& wanted = o.wanted;
+  auto& want = o.trying("203.0.113.30:51820");
   want.restart = true;
   auto update = r.plan(wanted, status);
   ASSERT_EQ(update.peers.size(), 2u);
