@@ -122,14 +122,14 @@ class Agent {
   void start_dns();
   void start_mesh();
   void write_wireguard_candidates(uint64_t now);
-  bool choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
+  void choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void reconcile_mesh(uint64_t now);
   std::set<crdt::OwnerId> live_members() const;
   std::string peers_json();
   // Relay (agent_relay.cpp).
   std::vector<crdt::OwnerId> relay_capable_members() const;
-  std::optional<std::string> relay_for(const crdt::OwnerId& peer, stun::PathKind kind, uint64_t now);
+  std::optional<std::string> relay_for(const crdt::OwnerId& peer, bool needed, uint64_t now);
   void close_relay_end(const crdt::OwnerId& peer);
   std::string relay_name(const crdt::OwnerId& peer) const;  // the relay carrying that peer ("" none)
   void send_control(const crdt::OwnerId& to, const std::string& address, gossip::Body body, bool route);

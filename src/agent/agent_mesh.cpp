@@ -116,7 +116,7 @@ void Agent::write_wireguard_candidates(uint64_t now) {
 }
 
 // Path selection for every wanted peer (stun/path_select.hpp): sets its endpoint and keepalive.
-bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
+void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
   const auto& state = replica_->state();
   std::map<crdt::OwnerId, std::vector<crdt::Endpoint>> observed;
   state.for_each_of_kind(crdt::Kind::observed_endpoints, [&](const crdt::Record& r) {
@@ -128,7 +128,6 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
   // The slot schedule counts from the machines' own reachability records only: observations
   // come from third parties at moments the two ends learn apart, and would skew their slots.
   uint64_t mine = reachability_changed(state, replica_->id());
-  bool changed = false;
   paths_trying_ = false;
   for (auto& [key, want] : wanted) {
     stun::PathInputs in;
@@ -153,17 +152,19 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
       in.rx_bytes = it->second->rx_bytes;
     }
     auto& selector = paths_[key];
-    in.relay = relay_for(want.owner, selector.kind(), now);
+    // A relay is bound once direct attempts have run a while (ready by the time a round ends),
+    // not for every new peer.
+    bool relay_needed = selector.kind() != stun::PathKind::direct &&
+                        (selector.kind() != stun::PathKind::trying || now >= selector.round_started() + 10'000);
+    in.relay = relay_for(want.owner, relay_needed, now);
     auto choice = selector.step(in);
     if (choice.kind == stun::PathKind::trying) paths_trying_ = true;
     want.endpoint = choice.endpoint;
     want.keepalive = choice.keepalive;
     want.kick = choice.kick;
     want.restart = choice.restart;
-    if (choice.kick) changed = true;
     auto& before = path_choices_[key];
     if (before.kind != choice.kind || before.endpoint != choice.endpoint || before.keepalive != choice.keepalive) {
-      changed = true;
       if (before.kind != choice.kind || choice.kind != stun::PathKind::trying)
         spdlog::info("peer {}: {} {} ({})", want.name, stun::path_name(choice.kind),
                      choice.endpoint.empty() ? "-" : choice.endpoint, choice.reason);
@@ -179,7 +180,6 @@ bool Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
   for (const auto& peer : gone) close_relay_end(peer);
   std::erase_if(path_choices_, [&](const auto& p) { return !wanted.contains(p.first); });
   publish_observed(wanted, status, now);
-  return changed;
 }
 
 // What our device sees as a peer's endpoint, when that is none of the peer's own candidates
@@ -267,8 +267,8 @@ void Agent::reconcile_mesh(uint64_t now) {
   if (!changed && now < next_mesh_check_) return;
   mesh_key_ = key;
   try {
-    mesh_->reconcile(wg::wanted_peers(state, live_members(), replica_->id()), changed,
-                     [&](wg::PeerSet& wanted, const wg::DeviceStatus& status) { return choose_paths(wanted, status, now); });
+    mesh_->reconcile(wg::wanted_peers(state, live_members(), replica_->id()),
+                     [&](wg::PeerSet& wanted, const wg::DeviceStatus& status) { choose_paths(wanted, status, now); });
     // Paths being tried are looked at every second (a handshake ends the attempt); otherwise
     // every 5 s (a path that went down, drift repair: someone may edit the device by hand).
     next_mesh_check_ = now + (paths_trying_ ? 1'000 : 5'000);

@@ -71,11 +71,12 @@ void Agent::close_relay_end(const crdt::OwnerId& peer) {
   relay_ends_.erase(it);
 }
 
-// For a peer whose path is not direct: keeps its binding with the pair's relay fresh; the
-// proxy endpoint once the relay has both ends. A direct peer needs none: its binding lapses.
-std::optional<std::string> Agent::relay_for(const crdt::OwnerId& peer, stun::PathKind kind, uint64_t now) {
+// For a peer that needs a relay (its direct attempts are not working): keeps its binding with
+// the pair's relay fresh; the proxy endpoint once the relay has both ends. Otherwise the
+// binding is dropped (the relay lets it lapse).
+std::optional<std::string> Agent::relay_for(const crdt::OwnerId& peer, bool needed, uint64_t now) {
   std::optional<crdt::OwnerId> relay;
-  if (kind != stun::PathKind::direct && options_.relay != "off")
+  if (needed && options_.relay != "off")
     relay = stun::pick_relay(replica_->id(), peer, relay_capable_members());
   auto it = relay_ends_.find(peer);
   if (!relay) {

@@ -60,7 +60,15 @@ std::optional<std::string> MeshNetwork::configure(const Ipv4Net& subnet) {
   return before;
 }
 
-void MeshNetwork::reconcile(wg::PeerSet wanted, bool wanted_changed, const ChoosePaths& choose_paths) {
+namespace {
+
+bool same_peer(const wg::WantedPeer& a, const wg::WantedPeer& b) {
+  return a.endpoint == b.endpoint && a.keepalive == b.keepalive && a.allowed_ips == b.allowed_ips;
+}
+
+}  // namespace
+
+void MeshNetwork::reconcile(wg::PeerSet wanted, const ChoosePaths& choose_paths) {
   try {
     wg::DeviceStatus status = device_->get();
     bool key_ok = status.private_key && sodium_memcmp(status.private_key->data(), private_key_.data(), 32) == 0;
@@ -71,19 +79,33 @@ void MeshNetwork::reconcile(wg::PeerSet wanted, bool wanted_changed, const Choos
       ++counters_.drift_repairs;
     }
     ++counters_.reconciles;
-    if (choose_paths && choose_paths(wanted, status)) wanted_changed = true;
+    if (choose_paths) choose_paths(wanted, status);
     wg::DeviceUpdate update = reconciler_.plan(wanted, status);
     if (update.empty()) return;
-    if (!wanted_changed) {
-      ++counters_.drift_repairs;
-      spdlog::warn("WireGuard device {}: {} peer(s) drifted from the cluster state; repairing",
-                   options_.interface_name, update.peers.size());
+    // Drift: a change to a peer we want exactly as we last applied it (someone edited the device),
+    // or the removal of a peer we never added. Changes of what we want are not drift.
+    size_t drifted = 0;
+    for (const auto& u : update.peers) {
+      auto a = applied_.find(u.public_key);
+      auto w = wanted.find(u.public_key);
+      if (w == wanted.end()) {
+        if (a == applied_.end()) ++drifted;
+      } else if (a != applied_.end() && same_peer(a->second, w->second) && !w->second.kick && !w->second.restart) {
+        ++drifted;
+      }
+    }
+    if (drifted) {
+      counters_.drift_repairs += drifted;
+      spdlog::warn("WireGuard device {}: {} peer(s) drifted from the cluster state; repairing", options_.interface_name,
+                   drifted);
     }
     device_->set(update);
+    applied_ = std::move(wanted);
     counters_.peer_updates += update.peers.size();
   } catch (const wg::DeviceError& e) {
     ++counters_.device_errors;
     reconciler_.forget();
+    applied_.clear();
     last_error_ = e.what();
     throw;
   }

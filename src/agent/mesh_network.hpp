@@ -56,12 +56,11 @@ class MeshNetwork {
   std::optional<std::string> configure(const Ipv4Net& subnet);
   const std::optional<Ipv4Net>& subnet() const { return subnet_; }
   // Applies the wanted peers as a minimal diff; also repairs the key and port if they drifted.
-  // `wanted_changed`: the caller's view changed since the last call (else a needed change is a
-  // drift repair). Device errors are counted and rethrown.
+  // A change to a peer wanted exactly as last applied is a drift repair (logged, counted).
   // `choose_paths` (optional) sets each wanted peer's endpoint and keepalive from the device's
-  // status (path selection); true when it changed a choice, which is then no drift.
-  using ChoosePaths = std::function<bool(wg::PeerSet&, const wg::DeviceStatus&)>;
-  void reconcile(wg::PeerSet wanted, bool wanted_changed, const ChoosePaths& choose_paths = {});
+  // status (path selection). Device errors are counted and rethrown.
+  using ChoosePaths = std::function<void(wg::PeerSet&, const wg::DeviceStatus&)>;
+  void reconcile(wg::PeerSet wanted, const ChoosePaths& choose_paths = {});
   wg::DeviceStatus status();
   // Removes everything this machine added (interface when we made it, bridge, routes, rules)
   // and restores ip_forward to `ip_forward_before`.
@@ -82,6 +81,7 @@ class MeshNetwork {
   std::unique_ptr<wg::Device> device_;
   std::unique_ptr<wg::HostNetwork> host_;
   wg::PeerReconciler reconciler_;
+  wg::PeerSet applied_;  // the wanted set last applied
   std::optional<Ipv4Net> subnet_;
   MeshCounters counters_;
   std::string last_error_;

@@ -15,6 +15,7 @@ const char* path_name(PathKind kind) {
 void PathSelector::start_round(const PathInputs& in, const std::string& why) {
   kind_ = PathKind::trying;
   first_slot_ = slot(in);
+  round_started_ = in.now;
   endpoint_.clear();
   chosen_at_ = 0;
   round_why_ = why;

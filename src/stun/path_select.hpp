@@ -59,6 +59,7 @@ class PathSelector {
   explicit PathSelector(PathConfig config = {}) : config_(config) {}
   PathChoice step(const PathInputs& in);
   PathKind kind() const { return kind_; }
+  uint64_t round_started() const { return round_started_; }  // when the current round of direct attempts began
 
  private:
   void start_round(const PathInputs& in, const std::string& why);
@@ -76,6 +77,7 @@ class PathSelector {
   uint64_t epoch_ = 0;
   bool started_ = false;
   uint64_t first_slot_ = 0;  // the slot this round began in
+  uint64_t round_started_ = 0;
   uint64_t relay_round_ = 0;
   std::string reason_;
   std::string round_why_;  // why this round of direct attempts began

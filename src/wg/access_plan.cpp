@@ -1,0 +1,107 @@
+#include "wg/access_plan.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <ctime>
+#include <set>
+
+namespace weft::wg {
+
+std::optional<uint64_t> parse_ttl(std::string_view text, std::string* why) {
+  auto fail = [&](const std::string& reason) -> std::optional<uint64_t> {
+    if (why) *why = reason;
+    return std::nullopt;
+  };
+  if (text.empty()) return fail("empty TTL");
+  uint64_t total = 0;
+  size_t i = 0;
+  while (i < text.size()) {
+    uint64_t n = 0;
+    auto [end, ec] = std::from_chars(text.data() + i, text.data() + text.size(), n);
+    if (ec != std::errc{} || end == text.data() + i) return fail("TTL " + std::string(text) + ": expected a number");
+    i = static_cast<size_t>(end - text.data());
+    if (i >= text.size()) return fail("TTL " + std::string(text) + ": a unit (s, m, h, d) must follow " + std::to_string(n));
+    uint64_t unit = 0;
+    switch (text[i]) {
+      case 's': unit = 1000; break;
+      case 'm': unit = 60'000; break;
+      case 'h': unit = 3'600'000; break;
+      case 'd': unit = 86'400'000; break;
+      default: return fail("TTL " + std::string(text) + ": unknown unit '" + std::string(1, text[i]) + "' (s, m, h, d)");
+    }
+    ++i;
+    if (n > kMaxTtlMs / unit) return fail("TTL " + std::string(text) + " is longer than 30 days");
+    total += n * unit;
+    if (total > kMaxTtlMs) return fail("TTL " + std::string(text) + " is longer than 30 days");
+  }
+  if (total == 0) return fail("TTL " + std::string(text) + " is zero");
+  return total;
+}
+
+std::string check_access_range(const Ipv4Net& range, const Ipv4Net& cluster, const std::vector<Ipv4Net>& routes) {
+  if (range.prefix != cluster.prefix)
+    return "access range " + range.to_string() + " must be the size of the cluster network " + cluster.to_string() +
+           " (machine N serves the N-th /24 of both)";
+  if (range.contains(cluster.base) || cluster.contains(range.base))
+    return "access range " + range.to_string() + " overlaps the cluster network " + cluster.to_string();
+  for (const auto& r : routes) {
+    if (r.prefix == 0) continue;  // the default route overlaps everything
+    if (range.contains(r.base) || r.contains(range.base))
+      return "access range " + range.to_string() + " overlaps the local route " + r.to_string();
+  }
+  return "";
+}
+
+Ipv4Net access_block(const Ipv4Net& range, const Ipv4Net& cluster, const Ipv4Net& subnet) {
+  uint32_t index = (subnet.base.value - cluster.base.value) >> 8;
+  return Ipv4Net{Ipv4{range.base.value + (index << 8)}, 24};
+}
+
+std::vector<AccessSession> sessions_of(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
+  std::vector<AccessSession> out;
+  state.for_each_of_kind(crdt::Kind::access_session, [&](const crdt::Record& r) {
+    if (r.tombstone || r.key.owner != owner) return;
+    if (auto v = crdt::decode_access_session(r.value)) out.push_back(AccessSession{r.key.name, *v});
+  });
+  return out;
+}
+
+std::optional<Ipv4> allocate_access_address(const Ipv4Net& block, const std::vector<AccessSession>& sessions, uint64_t now) {
+  std::set<uint32_t> used;
+  for (const auto& s : sessions) {
+    if (s.value.expires_ms <= now) continue;
+    std::string text = s.value.address.substr(0, s.value.address.find('/'));
+    if (auto ip = Ipv4::parse(text)) used.insert(ip->value);
+  }
+  for (uint32_t host = 2; host <= 254; ++host)
+    if (!used.contains(block.base.value + host)) return Ipv4{block.base.value + host};
+  return std::nullopt;
+}
+
+std::optional<uint64_t> next_expiry(const std::vector<AccessSession>& sessions, uint64_t now) {
+  std::optional<uint64_t> next;
+  for (const auto& s : sessions)
+    if (s.value.expires_ms > now && (!next || s.value.expires_ms < *next)) next = s.value.expires_ms;
+  return next;
+}
+
+std::string render_wg_quick(const ClientConfig& c) {
+  std::string out;
+  std::time_t t = static_cast<std::time_t>(c.expires_ms / 1000);
+  char when[32] = "?";
+  if (std::tm tm{}; gmtime_r(&t, &tm)) std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  out += "# weft access session" + (c.label.empty() ? std::string() : " \"" + c.label + "\"") + ", valid until " + when + "\n";
+  out += "[Interface]\n";
+  out += "PrivateKey = " + (c.private_key.empty() ? std::string("<your private key>") : c.private_key) + "\n";
+  out += "Address = " + c.address + "\n\n";
+  out += "[Peer]\n";
+  out += "PublicKey = " + c.server_key + "\n";
+  out += "Endpoint = " + c.endpoint + "\n";
+  std::string allowed;
+  for (const auto& a : c.allowed_ips) allowed += (allowed.empty() ? "" : ", ") + a;
+  out += "AllowedIPs = " + allowed + "\n";
+  out += "PersistentKeepalive = 25\n";
+  return out;
+}
+
+}  // namespace weft::wg
