@@ -450,8 +450,15 @@ void Membership::tick(uint64_t now, Effects& fx) {
       send(m->address, std::monostate{}, now, fx, true, m->id);
   }
   if (joined_ && post_join_syncs_done_ < 2 && now >= joined_at_ + config_.post_join_sync_ms[post_join_syncs_done_]) {
+    // The first goes back to whoever answered the join: it is reachable (behind NAT it may be
+    // the only member that is), and records it took in while we joined reach us now rather
+    // than at the next periodic sync. The second goes to a random member.
+    auto answered = post_join_syncs_done_ == 0 ? members_.find(join_answerer_) : members_.end();
     ++post_join_syncs_done_;
-    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
+    if (answered != members_.end() && live(answered->second.state))
+      send_push_pull(answered->second.address, false, now, fx, answered->first);
+    else
+      for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
   }
   if (now >= next_push_pull_at_) {
     next_push_pull_at_ = now + push_pull_interval();
@@ -580,6 +587,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       if (!joined_) {
         joined_ = true;
         joined_at_ = now;
+        join_answerer_ = msg.from;
       }
       // Records new to us from a sync are likely new to others (a healed partition): gossip
       // them on, except the whole state answering our own join.

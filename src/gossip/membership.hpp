@@ -180,6 +180,7 @@ class Membership {
   bool joined_ = false;
   uint64_t joined_at_ = 0;
   unsigned post_join_syncs_done_ = 0;
+  MemberId join_answerer_{};  // the member whose answer completed our join
   uint64_t next_probe_at_ = 0, next_gossip_at_ = 0, next_push_pull_at_ = 0, next_reconnect_at_ = 0,
            next_join_try_at_ = 0;
   GossipCounters counters_;

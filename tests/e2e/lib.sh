@@ -33,7 +33,7 @@ e2e_cleanup() {
   rmdir /etc/netns 2>/dev/null
   if [ $status -ne 0 ]; then
     echo "--- logs of the failed run ($E2E_DIR)"
-    for f in "$E2E_DIR"/*.log "$E2E_DIR"/*/wireguard-go.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 40 "$f"; }; done
+    for f in "$E2E_DIR"/*.log "$E2E_DIR"/*/wireguard-go.log; do [ -f "$f" ] && { echo "--- $f"; tail -n 150 "$f"; }; done
   fi
   rm -rf "$E2E_DIR"
   exit $status

@@ -413,3 +413,42 @@ TEST(Membership, OutgoingNamesTheMemberItIsFor) {
   ASSERT_EQ(join.out.size(), 1u);
   EXPECT_FALSE(join.out[0].to_member.has_value());
 }
+
+// Behind NAT the member that answered the join may be the only one reachable: the first quick
+// sync after joining goes back to it (records it took in meanwhile arrive now), not to a random
+// member.
+TEST(Membership, TheFirstSyncAfterJoiningGoesToWhoeverAnsweredTheJoin) {
+  for (uint64_t seed = 1; seed <= 20; ++seed) {
+    crdt::Replica me = test::test_replica(1), seeder = test::test_replica(2);
+    Membership m(me.id(), "me", "192.168.30.2:51821", 0, GossipConfig{}, seed, me);
+    Effects fx;
+    uint64_t now = 1'000'000;
+    m.join({"203.0.113.100:51821"}, now, fx);
+    PushPull reply;
+    reply.members.push_back(MemberUpdate{seeder.id(), 0, MemberState::alive, "p", "203.0.113.100:51821", seeder.id()});
+    for (uint8_t i = 3; i < 9; ++i) {
+      auto id = test::test_replica(i).id();
+      reply.members.push_back(
+          MemberUpdate{id, 0, MemberState::alive, "n" + std::to_string(i), "192.168." + std::to_string(i) + ".2:51821", id});
+    }
+    reply.reply = crdt::SyncReply{};
+    Message msg;
+    msg.from = seeder.id();
+    msg.body = reply;
+    m.on_message("203.0.113.100:51821", msg, now, fx);
+    ASSERT_TRUE(m.joined());
+    const uint64_t joined_at = now;
+    std::vector<Outgoing> syncs;  // the post-join one, 500 ms after the join (periodic ones aside)
+    while (m.next_wakeup() <= joined_at + 600) {
+      now = std::max(now, m.next_wakeup());
+      Effects tick;
+      m.tick(now, tick);
+      for (auto& o : tick.out)
+        if (const auto* pp = std::get_if<PushPull>(&o.message.body); pp && pp->offer && !pp->join && now >= joined_at + 500)
+          syncs.push_back(o);
+    }
+    ASSERT_EQ(syncs.size(), 1u) << seed;
+    EXPECT_EQ(syncs[0].to, "203.0.113.100:51821") << seed;
+    EXPECT_EQ(syncs[0].to_member, seeder.id()) << seed;
+  }
+}
