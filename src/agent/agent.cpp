@@ -35,7 +35,6 @@ std::string host_name() {
   return buf;
 }
 
-
 }  // namespace
 
 Agent::Agent(asio::io_context& io, AgentOptions options)
@@ -302,7 +301,7 @@ void Agent::probe_reflexive(uint64_t now) {
     }
     for (const auto& [id, m] : membership_->members()) {
       if (m.state != gossip::MemberState::alive || id == replica_->id()) continue;
-      auto targets = routes_.targets(id, m.address, control_candidates(id), now);
+      auto targets = control_targets(id, m.address, now);
       if (auto hp = parse_host_port(targets.back())) servers.push_back(to_stun(hp->ip, hp->port));
     }
     // A different start each round, so that over time every member is asked.
@@ -322,7 +321,7 @@ void Agent::probe_reflexive(uint64_t now) {
     write_wireguard_candidates(now);
     // Others reach this machine at the address it advertises (no NAT in front): it can relay.
     auto r = reflexive_->reflexive();
-    bool capable = options_.relay != "off" && r && from_stun(*r) == udp::endpoint(parse_host_port(advertise_)->ip, parse_host_port(advertise_)->port);
+    bool capable = options_.relay != "off" && r && format_host_port(from_stun(*r).address(), r->port) == advertise_;
     if (capable != relay_capable_) {
       relay_capable_ = capable;
       spdlog::info("{}", capable ? "reachable at the advertised address: relaying for pairs that cannot reach each other"
@@ -378,7 +377,7 @@ void Agent::send(gossip::Outgoing& out) {
     return;
   }
   std::vector<std::string> targets{out.to};
-  if (out.to_member) targets = routes_.targets(*out.to_member, out.to, control_candidates(*out.to_member), now_ms());
+  if (out.to_member) targets = control_targets(*out.to_member, out.to, now_ms());
   for (const auto& target : targets) {
     auto to = parse_host_port(target);
     if (!to) continue;
@@ -424,6 +423,13 @@ void Agent::after_event() {
     next_stream_sweep_ = now + 5'000;
   }
   arm_timer();
+}
+
+// Where a member's datagrams go (ControlRoutes); its candidates record is read only when no
+// recent datagram from it says where it is (the common case reads nothing).
+std::vector<std::string> Agent::control_targets(const crdt::OwnerId& member, const std::string& address, uint64_t now) const {
+  if (auto seen = routes_.observed(member, now)) return {*seen};
+  return routes_.targets(member, address, control_candidates(member), now);
 }
 
 // A member's published control candidates, as "ip:port".

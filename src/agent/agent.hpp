@@ -101,6 +101,7 @@ class Agent {
   void on_frame(std::span<const uint8_t> frame, const std::string& from,
                 const std::function<void(const crdt::OwnerId&)>& authenticated);
   std::vector<std::string> control_candidates(const crdt::OwnerId& member) const;
+  std::vector<std::string> control_targets(const crdt::OwnerId& member, const std::string& address, uint64_t now) const;
   void write_control_candidates();
   void run_effects(gossip::Effects& fx);
   void after_event();
