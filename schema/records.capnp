@@ -79,6 +79,8 @@ struct AccessSession {
   address @1 :Text;         # the session's /32
   clientKey @2 :Data;       # client's WireGuard public key
   expiresMs @3 :UInt64;     # unix milliseconds
+  targets @4 :List(Text);   # what it may reach: service names or IP[:PORT]; empty: the machine's /24
+  grantedMs @5 :UInt64;     # unix milliseconds
 }
 
 struct MachineRemoval {

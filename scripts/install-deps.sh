@@ -9,7 +9,7 @@ packages=(
   libboost-dev libboost-system-dev libsodium-dev capnproto libcapnp-dev
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev liblmdb-dev lmdb-utils
   libspdlog-dev libfmt-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
-  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev
+  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libqrencode-dev
   iproute2 iptables procps curl
   dnsutils knot-dnsutils dnsmasq-base
   wireguard-go wireguard-tools iputils-ping busybox-static docker.io

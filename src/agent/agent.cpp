@@ -482,6 +482,7 @@ void Agent::arm_timer() {
     // Drift repair once peers are managed; a retry of host networking after an error.
     if (membership_->joined() && mesh_->subnet() && next_mesh_check_ > now) next = std::min(next, next_mesh_check_);
     if (next_host_try_ > now) next = std::min(next, next_host_try_);
+    next = std::min(next, next_access_expiry_);  // a session ends on time
   }
   auto delay = std::chrono::milliseconds(next > now ? next - now : 0);
   timer_.expires_after(delay);

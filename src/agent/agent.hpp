@@ -6,6 +6,7 @@
 
 #include <utility>  // before Asio: Boost 1.74's awaitable.hpp uses std::exchange without it
 #include <boost/asio.hpp>
+#include <nlohmann/json.hpp>
 
 #include <array>
 #include <chrono>
@@ -38,6 +39,7 @@
 #include "stun/path_select.hpp"
 #include "stun/reflexive.hpp"
 #include "stun/relay.hpp"
+#include "wg/access_plan.hpp"
 #include "store/record_store.hpp"
 
 namespace weft::agent {
@@ -68,6 +70,9 @@ struct AgentOptions {
   uint64_t relay_pair_pps = 50'000;
   uint64_t relay_total_pps = 500'000;
   uint64_t join_timeout_ms = 20'000;
+  // Access sessions' addresses (wg/access_plan.hpp): the cluster network's size, overlapping
+  // nothing local; "off": this machine grants none.
+  std::string access_range = "10.77.0.0/16";
   gossip::GossipConfig gossip;
 };
 
@@ -126,6 +131,7 @@ class Agent {
   void choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void reconcile_mesh(uint64_t now);
+  wg::PeerSet wanted_mesh_peers(uint64_t now) const;
   std::set<crdt::OwnerId> live_members() const;
   std::string peers_json();
   // Relay (agent_relay.cpp).
@@ -138,6 +144,15 @@ class Agent {
   void on_relay_bound(const crdt::OwnerId& sender, const gossip::RelayBound& bound, const std::string& from);
   void receive_proxy(std::shared_ptr<RelayEnd> end);
   void on_relay_datagram(size_t n);
+  // Access sessions (agent_access.cpp).
+  void check_access_range();
+  void audit(nlohmann::json event);
+  std::vector<wg::AccessSession> own_sessions() const;
+  void expire_sessions(uint64_t now);
+  void apply_access_rules(uint64_t now);
+  void audit_sessions(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
+  void prune_sessions(uint64_t now);
+  ApiResponse handle_access(const ApiRequest& req);
   void start_docker();
   void apply_containers(const std::vector<docker::Container>& containers);
 
@@ -174,7 +189,7 @@ class Agent {
   size_t banned_ = 0;
   DropCounters drops_;
   std::unique_ptr<MeshNetwork> mesh_;
-  std::array<uint64_t, 4> mesh_key_{};  // the wanted peer set's inputs at the last reconcile
+  std::array<uint64_t, 5> mesh_key_{};  // the wanted peer set's inputs at the last reconcile
   uint64_t next_mesh_check_ = 0;        // drift repair and retries after device errors
   uint64_t next_host_try_ = 0;          // retry of host networking after an error
   uint64_t next_candidates_ = 0;        // interface addresses are read again (they change)
@@ -191,7 +206,16 @@ class Agent {
   uint64_t next_relay_expire_ = 0;
   std::map<crdt::OwnerId, uint64_t> observed_published_;  // per peer, when we last wrote what we see
   uint64_t mesh_held_ = 0;              // reconciles held back: no complete sync in this run yet
-  std::array<uint64_t, 4> held_key_{};
+  std::array<uint64_t, 5> held_key_{};
+  std::string access_off_;              // why this machine grants no sessions ("" when it does)
+  uint64_t next_access_expiry_ = 0;      // expire_sessions runs at start, then at each deadline
+  uint64_t access_version_ = UINT64_MAX;  // access records' version at the last expire_sessions
+  uint64_t next_bytes_audit_ = 0;
+  uint64_t pruned_version_ = UINT64_MAX;  // access records' version at the last pre-sync prune
+  std::array<uint64_t, 3> access_rules_key_{};
+  std::set<std::string> handshake_logged_;  // sessions whose first handshake is in the audit log
+  std::map<std::string, std::pair<uint64_t, uint64_t>> session_bytes_;  // rx, tx last audited
+  std::map<std::string, std::pair<uint64_t, uint64_t>> session_seen_;   // rx, tx last seen
   bool cleanup_requested_ = false;      // leave --cleanup
   std::string mesh_dns_address_;        // the .1:53 the DNS server listens on, once it does
   std::unique_ptr<DockerWatcher> docker_;

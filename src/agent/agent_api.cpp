@@ -188,6 +188,7 @@ ApiResponse Agent::handle(const ApiRequest& req) {
       return error(503, e.what());
     }
   }
+  if (req.path == "/v1/access" || req.path.rfind("/v1/access/", 0) == 0) return handle_access(req);
   if (req.method == "POST" && req.path == "/v1/leave") {
     cleanup_requested_ = req.query.count("cleanup") && req.query.at("cleanup") == "1";
     gossip::Effects fx;

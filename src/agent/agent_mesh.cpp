@@ -33,6 +33,7 @@ std::string key_base64(const wg::Key& key) {
 
 void Agent::start_mesh() {
   if (options_.mesh.backend == "none") return;
+  check_access_range();
   auto bind = parse_host_port(options_.bind);
   try {
     mesh_ = std::make_unique<MeshNetwork>(options_.mesh, cluster_.network, bind->port, identity_->wireguard_private,
@@ -73,13 +74,6 @@ uint64_t reachability_changed(const crdt::ClusterState& state, const crdt::Owner
   for (const auto* name : {&wg::kWireguardCandidatesName, &stun::kControlCandidatesName})
     if (const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, *name})) at = std::max(at, r->hlc.millis());
   return at;
-}
-
-std::vector<crdt::Endpoint> published_candidates(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
-  const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName});
-  if (!r || r->tombstone) return {};
-  auto v = crdt::decode_endpoint_candidates(r->value);
-  return v ? v->candidates : std::vector<crdt::Endpoint>{};
 }
 
 }  // namespace
@@ -129,10 +123,12 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
   // come from third parties at moments the two ends learn apart, and would skew their slots.
   uint64_t mine = reachability_changed(state, replica_->id());
   paths_trying_ = false;
+  audit_sessions(wanted, status, now);
   for (auto& [key, want] : wanted) {
+    if (want.access) continue;  // the client comes to us
     stun::PathInputs in;
     in.now = now;
-    auto ranked = stun::rank_candidates(published_candidates(state, want.owner), observed[want.owner], local_networks_);
+    auto ranked = stun::rank_candidates(wg::wireguard_candidates(state, want.owner), observed[want.owner], local_networks_);
     in.epoch = std::max(mine, reachability_changed(state, want.owner));
     for (const auto& c : ranked) in.candidates.push_back(wg::format_endpoint(c.ip, c.port));
     auto it = held.find(key);
@@ -173,7 +169,8 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
   }
   std::erase_if(paths_, [&](const auto& p) { return !wanted.contains(p.first); });
   std::set<crdt::OwnerId> owners;
-  for (const auto& [key, want] : wanted) owners.insert(want.owner);
+  for (const auto& [key, want] : wanted)
+    if (!want.access) owners.insert(want.owner);
   std::vector<crdt::OwnerId> gone;
   for (const auto& [peer, end] : relay_ends_)
     if (!owners.contains(peer)) gone.push_back(peer);
@@ -189,12 +186,12 @@ void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& 
   std::vector<crdt::Record> written;
   for (const auto& p : status.peers) {
     auto w = wanted.find(p.public_key);
-    if (w == wanted.end() || p.endpoint.empty() || !p.last_handshake_sec) continue;
+    if (w == wanted.end() || w->second.access || p.endpoint.empty() || !p.last_handshake_sec) continue;
     if (now > p.last_handshake_sec * 1000 + 180'000) continue;  // no session: the endpoint may be stale
     auto hp = parse_host_port(p.endpoint);
     if (!hp || hp->ip.is_loopback()) continue;  // a relay's local endpoint says nothing about the peer
     crdt::Endpoint seen{hp->ip.to_string(), hp->port};
-    auto own = published_candidates(replica_->state(), w->second.owner);
+    auto own = wg::wireguard_candidates(replica_->state(), w->second.owner);
     std::string name = to_hex(w->second.owner);
     const auto* held = replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::observed_endpoints, name});
     if (std::find(own.begin(), own.end(), seen) != own.end()) {
@@ -223,8 +220,21 @@ std::set<crdt::OwnerId> Agent::live_members() const {
   return live;
 }
 
+// Every machine peer, and the live access sessions of this machine.
+wg::PeerSet Agent::wanted_mesh_peers(uint64_t now) const {
+  std::optional<wg::AccessRouting> access;
+  if (options_.mesh.access_range) access = wg::AccessRouting{*options_.mesh.access_range, cluster_.network};
+  auto wanted = wg::wanted_peers(replica_->state(), live_members(), replica_->id(), wg::kDefaultKeepalive, access);
+  if (options_.mesh.access_range) wanted.merge(wg::session_peers(wg::live_sessions(own_sessions(), now)));  // a machine's key wins
+  return wanted;
+}
+
 void Agent::reconcile_mesh(uint64_t now) {
   if (!mesh_ || exiting_) return;
+  if (now >= next_access_expiry_ || access_version_ != replica_->state().kind_version(crdt::Kind::access_session)) {
+    expire_sessions(now);
+    access_version_ = replica_->state().kind_version(crdt::Kind::access_session);
+  }
   bool synced = founder_ || synced_before_ || membership_->joined();
   auto subnet = claimer_->confirmed(*replica_, synced);
   if (subnet && mesh_->subnet() != subnet) {
@@ -255,10 +265,13 @@ void Agent::reconcile_mesh(uint64_t now) {
   // Never from a partial view: peers are applied only once this run has completed a sync. And
   // only with the interface up: a keepalive sent at once then starts the first handshake.
   const auto& state = replica_->state();
-  std::array<uint64_t, 4> key{state.kind_version(crdt::Kind::machine), state.kind_version(crdt::Kind::subnet_claim),
-                              state.kind_version(crdt::Kind::endpoint_candidates), member_changes_};
+  std::array<uint64_t, 5> key{state.kind_version(crdt::Kind::machine), state.kind_version(crdt::Kind::subnet_claim),
+                              state.kind_version(crdt::Kind::endpoint_candidates), member_changes_,
+                              state.kind_version(crdt::Kind::access_session)};
   bool changed = key != mesh_key_;
+  apply_access_rules(now);
   if (!membership_->joined() || !mesh_->subnet()) {
+    prune_sessions(now);
     if (mesh_->subnet() && key != held_key_) ++mesh_held_;  // counted once per change of the view
     held_key_ = key;
     return;
@@ -267,7 +280,7 @@ void Agent::reconcile_mesh(uint64_t now) {
   if (!changed && now < next_mesh_check_) return;
   mesh_key_ = key;
   try {
-    mesh_->reconcile(wg::wanted_peers(state, live_members(), replica_->id()),
+    mesh_->reconcile(wanted_mesh_peers(now),
                      [&](wg::PeerSet& wanted, const wg::DeviceStatus& status) { choose_paths(wanted, status, now); });
     // Paths being tried are looked at every second (a handshake ends the attempt); otherwise
     // every 5 s (a path that went down, drift repair: someone may edit the device by hand).
@@ -282,7 +295,7 @@ std::string Agent::peers_json() {
   json out = json::array();
   if (!mesh_) return out.dump();
   wg::DeviceStatus status = mesh_->status();
-  auto wanted = wg::wanted_peers(replica_->state(), live_members(), replica_->id());
+  auto wanted = wanted_mesh_peers(now_ms());
   std::map<wg::Key, std::string> names;  // every machine's key, to name peers that are no longer wanted
   replica_->state().for_each_of_kind(crdt::Kind::machine, [&](const crdt::Record& r) {
     if (r.tombstone) return;
@@ -302,6 +315,10 @@ std::string Agent::peers_json() {
     auto w = wanted.find(p.public_key);
     auto n = names.find(p.public_key);
     j["machine"] = n != names.end() ? json(n->second) : json();
+    if (w != wanted.end() && w->second.access) {
+      j["machine"] = w->second.name;
+      j["path"] = "access";
+    }
     j["id"] = w != wanted.end() ? json(to_hex(w->second.owner)) : json();
     j["wanted"] = w != wanted.end();
     if (auto c = path_choices_.find(p.public_key); c != path_choices_.end()) {

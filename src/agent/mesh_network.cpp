@@ -3,7 +3,10 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "wg/firewall.hpp"
+#include "wg/peer_plan.hpp"
 #include "wg/netlink_device.hpp"
 #include "wg/uapi_device.hpp"
 
@@ -12,7 +15,8 @@ namespace weft::agent {
 MeshNetwork::MeshNetwork(MeshOptions options, Ipv4Net network, uint16_t control_port,
                          const std::array<uint8_t, 32>& private_key, const std::filesystem::path& data_dir)
     : options_(std::move(options)), network_(network), control_port_(control_port), private_key_(private_key) {
-  host_ = std::make_unique<wg::HostNetwork>(wg::HostNetworkConfig{options_.interface_name, options_.bridge, options_.mtu, network_});
+  host_ = std::make_unique<wg::HostNetwork>(
+      wg::HostNetworkConfig{options_.interface_name, options_.bridge, options_.mtu, network_, options_.access_range});
   if (options_.backend == "userspace") {
     auto device = std::make_unique<wg::UapiDevice>(options_.interface_name, options_.socket_dir);
     bool running = device->reachable();
@@ -50,10 +54,14 @@ void MeshNetwork::set_identity() {
 
 std::optional<std::string> MeshNetwork::configure(const Ipv4Net& subnet) {
   auto before = host_->configure(subnet);
+  std::optional<Ipv4Net> block;
+  if (options_.access_range) block = wg::access_block(*options_.access_range, network_, subnet);
   wg::apply_firewall(wg::FirewallConfig{options_.interface_name, options_.bridge, network_, subnet,
-                                        options_.listen_port, control_port_},
+                                        options_.listen_port, control_port_, block},
                      options_.iptables);
   subnet_ = subnet;
+  access_rules_applied_ = false;
+  if (access_rules_) set_access_rules(*access_rules_);
   spdlog::info("host networking: {} {}/32 mtu {}, bridge {} {}/{}, route {}", options_.interface_name,
                Ipv4{subnet.base.value + 1}.to_string(), options_.mtu, options_.bridge,
                Ipv4{subnet.base.value + 1}.to_string(), subnet.prefix, network_.to_string());
@@ -112,6 +120,31 @@ void MeshNetwork::reconcile(wg::PeerSet wanted, const ChoosePaths& choose_paths)
 }
 
 wg::DeviceStatus MeshNetwork::status() { return device_->get(); }
+
+void MeshNetwork::set_access_rules(std::vector<wg::FirewallRule> rules) {
+  if (access_rules_applied_ && access_rules_ == rules) return;
+  access_rules_ = std::move(rules);
+  access_rules_applied_ = false;
+  if (!subnet_) return;  // applied with the rest of the firewall
+  wg::apply_access_rules(*access_rules_, options_.iptables);
+  access_rules_applied_ = true;
+}
+
+size_t MeshNetwork::prune_access_peers(const std::set<wg::Key>& live) {
+  if (!options_.access_range) return 0;
+  wg::DeviceStatus status = device_->get();
+  wg::DeviceUpdate update;
+  for (const auto& p : status.peers) {
+    if (live.contains(p.public_key) || p.allowed_ips.empty()) continue;
+    bool access = std::all_of(p.allowed_ips.begin(), p.allowed_ips.end(), [&](const std::string& a) {
+      auto net = Ipv4Net::parse(a);
+      return net && options_.access_range->contains(*net);
+    });
+    if (access) update.peers.push_back(wg::PeerUpdate{p.public_key, true, {}, {}, false, {}});
+  }
+  if (!update.empty()) device_->set(update);
+  return update.peers.size();
+}
 
 void MeshNetwork::remove_all(const std::optional<std::string>& ip_forward_before) {
   wg::remove_firewall(options_.iptables);

@@ -11,10 +11,13 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <set>
+#include <vector>
 #include <string>
 
 #include "base/ipv4.hpp"
 #include "wg/device.hpp"
+#include "wg/firewall.hpp"
 #include "wg/host_network.hpp"
 #include "wg/peer_plan.hpp"
 #include "wg/wireguard_go.hpp"
@@ -35,6 +38,8 @@ struct MeshOptions {
   std::string iptables = "iptables";
   bool cleanup_on_exit = false;  // a clean stop removes bridge, routes, rules (as leave --cleanup)
   bool mesh_dns = true;          // answer DNS on the machine's .1, port 53
+  // Access sessions (wg/access_plan.hpp): the range, routed through the interface; unset: off.
+  std::optional<Ipv4Net> access_range;
 };
 
 struct MeshCounters {
@@ -62,6 +67,12 @@ class MeshNetwork {
   using ChoosePaths = std::function<void(wg::PeerSet&, const wg::DeviceStatus&)>;
   void reconcile(wg::PeerSet wanted, const ChoosePaths& choose_paths = {});
   wg::DeviceStatus status();
+  // The rules of the access chain: applied now when host networking is up, and again whenever
+  // it is set up anew. Throws wg::DeviceError.
+  void set_access_rules(std::vector<wg::FirewallRule> rules);
+  // Before the first sync (no reconcile yet): removes peers of the access range that are not
+  // in `live` (sessions that expired or were revoked while the agent was down). Returns how many.
+  size_t prune_access_peers(const std::set<wg::Key>& live);
   // Removes everything this machine added (interface when we made it, bridge, routes, rules)
   // and restores ip_forward to `ip_forward_before`.
   void remove_all(const std::optional<std::string>& ip_forward_before);
@@ -83,6 +94,8 @@ class MeshNetwork {
   wg::PeerReconciler reconciler_;
   wg::PeerSet applied_;  // the wanted set last applied
   std::optional<Ipv4Net> subnet_;
+  std::optional<std::vector<wg::FirewallRule>> access_rules_;  // wanted
+  bool access_rules_applied_ = false;
   MeshCounters counters_;
   std::string last_error_;
 };

@@ -15,7 +15,9 @@
 #include "agent/cluster_info.hpp"
 #include "agent/local_api.hpp"
 #include "base/hex.hpp"
+#include "cli/access_client.hpp"
 #include "cli/config_layers.hpp"
+#include "wg/access_plan.hpp"
 #include "crdt/subnet.hpp"
 #include "store/durable_replica.hpp"
 
@@ -130,6 +132,57 @@ void print_peers(const json& peers) {
   }
 }
 
+struct GrantArgs {
+  std::string ttl = "2h", label, pubkey, out, endpoint;
+  std::vector<std::string> to;
+  bool qr = false;
+};
+
+int cmd_access_grant(const std::string& data_dir, const GrantArgs& g) {
+  std::string why;
+  if (!wg::parse_ttl(g.ttl, &why)) throw Fail(why);  // before a key pair is made for nothing
+  if (!g.out.empty() && std::filesystem::exists(g.out)) throw Fail(g.out + " exists (not overwritten)");
+  cli::ClientKeys keys;
+  if (g.pubkey.empty()) keys = cli::new_client_keys();
+  json body{{"ttl", g.ttl}, {"label", g.label}, {"pubkey", g.pubkey.empty() ? keys.public_key : g.pubkey}, {"to", g.to}};
+  if (!g.endpoint.empty()) body["endpoint"] = g.endpoint;
+  auto r = api(data_dir, "POST", "/v1/access", body.dump());
+  wg::ClientConfig c;
+  c.private_key = keys.private_key;  // empty with --pubkey: the client has its own
+  c.address = r["address"].get<std::string>();
+  c.server_key = r["server_key"].get<std::string>();
+  c.endpoint = r["endpoint"].get<std::string>();
+  c.allowed_ips = r["allowed_ips"].get<std::vector<std::string>>();
+  c.label = g.label;
+  c.expires_ms = r["expires_ms"].get<uint64_t>();
+  std::string conf = wg::render_wg_quick(c);
+  std::cerr << "access session " << r["id"].get<std::string>() << ": " << c.address << ", until "
+            << r["expires_ms"].get<uint64_t>() / 1000 << " (unix s); revoke with: weft access revoke " << r["id"].get<std::string>()
+            << "\n";
+  if (!g.out.empty()) {
+    cli::write_secret_file(g.out, conf);
+    std::cerr << "config written to " << g.out << " (0600)\n";
+  } else {
+    std::cout << conf;
+  }
+  if (g.qr) std::cout << cli::terminal_qr(conf);
+  return 0;
+}
+
+void print_access(const json& sessions) {
+  std::printf("%-16s %-16s %-16s %-20s %-10s %12s %12s\n", "ID", "LABEL", "ADDRESS", "EXPIRES", "HANDSHAKE", "RX", "TX");
+  for (const auto& s : sessions) {
+    std::string hs = s["latest_handshake_age_s"].is_null() ? (s["first_handshake"].get<bool>() ? "earlier" : "never")
+                                                           : std::to_string(s["latest_handshake_age_s"].get<uint64_t>()) + "s ago";
+    std::string expires = s["live"].get<bool>() ? s["expires"].get<std::string>() : "expired";
+    std::printf("%-16s %-16s %-16s %-20s %-10s %12llu %12llu\n", s["id"].get<std::string>().c_str(),
+                s["label"].get<std::string>().empty() ? "-" : s["label"].get<std::string>().c_str(),
+                s["address"].get<std::string>().c_str(), expires.c_str(), hs.c_str(),
+                static_cast<unsigned long long>(s["rx_bytes"].get<uint64_t>()),
+                static_cast<unsigned long long>(s["tx_bytes"].get<uint64_t>()));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -201,6 +254,9 @@ int main(int argc, char** argv) {
   agent_cmd->add_option("--relay-total-pps", ao.relay_total_pps, "relay: packets per second in all")
       ->check(CLI::Range(uint64_t{1}, uint64_t{100'000'000}))
       ->capture_default_str();
+  agent_cmd->add_option("--access-range", ao.access_range,
+                        "addresses of access sessions: the cluster network's size, overlapping no local route; off: grant none")
+      ->capture_default_str();
   agent_cmd->add_option("--join-timeout-ms", ao.join_timeout_ms, "give up joining after this long")->capture_default_str();
   std::string log_level = "info";
   agent_cmd->add_option("--log-level", log_level, "trace, debug, info, warn, error")->capture_default_str();
@@ -258,7 +314,27 @@ int main(int argc, char** argv) {
   auto* key_ls = key->add_subcommand("ls", "installed keys (ids only)");
   common(key_ls, true);
 
-  std::vector<CLI::App*> commands{init, token, agent_cmd, status, members, peers, leave, svc_add, svc_rm, svc_ls, machine_rm, key_ls};
+  auto* access = app.add_subcommand("access", "short-lived WireGuard sessions for outside clients");
+  access->require_subcommand(1);
+  GrantArgs grant;
+  auto* access_grant = access->add_subcommand("grant", "grant a session; prints the client's wg-quick config");
+  common(access_grant, false);
+  access_grant->add_option("--ttl", grant.ttl, "lifetime: 90s, 30m, 2h, 1d, 1h30m (at most 30 days)")->capture_default_str();
+  access_grant->add_option("--name", grant.label, "a label for the session");
+  access_grant->add_option("--pubkey", grant.pubkey, "the client's WireGuard public key (then no private key is made)");
+  access_grant->add_option("--to", grant.to, "what it may reach: SERVICE or IP[:PORT] (repeatable; default: this machine's /24)");
+  access_grant->add_option("--out", grant.out, "write the config to FILE (0600) instead of printing it");
+  access_grant->add_option("--endpoint", grant.endpoint, "IP:PORT the client dials (default: this machine's first WireGuard candidate)");
+  access_grant->add_flag("--qr", grant.qr, "also print the config as a QR code");
+  auto* access_ls = access->add_subcommand("ls", "this machine's sessions");
+  common(access_ls, true);
+  std::string access_id;
+  auto* access_revoke = access->add_subcommand("revoke", "end a session now");
+  common(access_revoke, false);
+  access_revoke->add_option("id", access_id, "session id (weft access ls)")->required();
+
+  std::vector<CLI::App*> commands{init,       token,  agent_cmd, status,       members,   peers,     leave,        svc_add,
+                                  svc_rm,     svc_ls, machine_rm, key_ls,      access_grant, access_ls, access_revoke};
   for (const auto& [op, sub] : key_ops) commands.push_back(sub);
   for (CLI::App* sub : commands) cli::add_env_names(*sub);
   CLI11_PARSE(app, argc, argv);
@@ -359,6 +435,18 @@ int main(int argc, char** argv) {
     if (machine_rm->parsed()) {
       auto r = api(data_dir, "POST", "/v1/machines/rm", json{{"name", machine_name}, {"force", force}}.dump());
       std::cout << "removed " << r["removed"].get<std::string>() << "\n";
+      return 0;
+    }
+    if (access_grant->parsed()) return cmd_access_grant(data_dir, grant);
+    if (access_ls->parsed()) {
+      auto r = api(data_dir, "GET", "/v1/access");
+      if (as_json) std::cout << r.dump(2) << "\n";
+      else print_access(r);
+      return 0;
+    }
+    if (access_revoke->parsed()) {
+      auto r = api(data_dir, "DELETE", "/v1/access/" + agent::url_encode(access_id));
+      std::cout << "revoked " << r["revoked"].get<std::string>() << "\n";
       return 0;
     }
     if (svc_ls->parsed()) {

@@ -206,6 +206,9 @@ std::string encode_value(const AccessSessionValue& v) {
     a.setAddress(v.address);
     a.setClientKey(data(v.client_key));
     a.setExpiresMs(v.expires_ms);
+    auto targets = a.initTargets(static_cast<unsigned>(v.targets.size()));
+    for (unsigned i = 0; i < v.targets.size(); ++i) targets.set(i, v.targets[i]);
+    a.setGrantedMs(v.granted_ms);
   });
 }
 
@@ -217,6 +220,9 @@ std::optional<AccessSessionValue> decode_access_session(std::string_view bytes) 
         v.address = text(a.getAddress());
         if (!read_key(a.getClientKey(), v.client_key)) return std::nullopt;
         v.expires_ms = a.getExpiresMs();
+        for (auto t : a.getTargets()) v.targets.push_back(text(t));
+        v.granted_ms = a.getGrantedMs();
+        if (!Ipv4Net::parse(v.address) && !Ipv4::parse(v.address)) return std::nullopt;
         return v;
       });
 }

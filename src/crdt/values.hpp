@@ -71,6 +71,8 @@ struct AccessSessionValue {
   std::string address;
   WireguardKey client_key{};
   uint64_t expires_ms = 0;
+  std::vector<std::string> targets;  // service names or IP[:PORT]; empty: the granting machine's /24
+  uint64_t granted_ms = 0;
   bool operator==(const AccessSessionValue&) const = default;
 };
 

@@ -52,11 +52,6 @@ std::string check_access_range(const Ipv4Net& range, const Ipv4Net& cluster, con
   return "";
 }
 
-Ipv4Net access_block(const Ipv4Net& range, const Ipv4Net& cluster, const Ipv4Net& subnet) {
-  uint32_t index = (subnet.base.value - cluster.base.value) >> 8;
-  return Ipv4Net{Ipv4{range.base.value + (index << 8)}, 24};
-}
-
 std::vector<AccessSession> sessions_of(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
   std::vector<AccessSession> out;
   state.for_each_of_kind(crdt::Kind::access_session, [&](const crdt::Record& r) {
@@ -83,6 +78,112 @@ std::optional<uint64_t> next_expiry(const std::vector<AccessSession>& sessions, 
   for (const auto& s : sessions)
     if (s.value.expires_ms > now && (!next || s.value.expires_ms < *next)) next = s.value.expires_ms;
   return next;
+}
+
+std::string check_target(std::string_view text, const Ipv4Net& access_range) {
+  std::string t(text);
+  if (crdt::valid_service_name(t)) return "";
+  auto colon = t.find(':');
+  auto ip = Ipv4::parse(t.substr(0, colon));
+  if (!ip) return "target " + t + " is neither a service name nor IPv4[:PORT]";
+  if (colon != std::string::npos) {
+    std::string_view port = std::string_view(t).substr(colon + 1);
+    unsigned n = 0;
+    auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), n);
+    if (ec != std::errc{} || end != port.data() + port.size() || n == 0 || n > 65535)
+      return "target " + t + ": the port must be 1-65535";
+  }
+  if (access_range.contains(*ip)) return "target " + t + " is in the access range: a session never reaches another";
+  return "";
+}
+
+std::vector<AccessTarget> resolve_targets(const crdt::ClusterState& state, const std::vector<std::string>& targets,
+                                          const Ipv4Net& own_subnet) {
+  std::set<AccessTarget> out;
+  if (targets.empty()) out.insert(AccessTarget{own_subnet, "", 0});
+  std::set<std::string> services;
+  for (const auto& t : targets) {
+    if (crdt::valid_service_name(t)) {
+      services.insert(t);
+      continue;
+    }
+    auto colon = t.find(':');
+    auto ip = Ipv4::parse(t.substr(0, colon));
+    if (!ip) continue;
+    uint16_t port = 0;
+    if (colon != std::string::npos) {
+      unsigned n = 0;
+      std::from_chars(t.data() + colon + 1, t.data() + t.size(), n);
+      port = static_cast<uint16_t>(n);
+    }
+    out.insert(AccessTarget{Ipv4Net{*ip, 32}, "", port});
+  }
+  if (!services.empty())
+    state.for_each_of_kind(crdt::Kind::service_instance, [&](const crdt::Record& r) {
+      if (r.tombstone) return;
+      auto v = crdt::decode_service_instance(r.value);
+      if (!v || !services.contains(v->service)) return;
+      auto ip = Ipv4::parse(v->address);
+      if (ip) out.insert(AccessTarget{Ipv4Net{*ip, 32}, v->port ? v->protocol : "", v->port});
+    });
+  return {out.begin(), out.end()};
+}
+
+std::vector<std::string> client_allowed_ips(const std::vector<AccessTarget>& targets) {
+  std::set<Ipv4Net> nets;
+  for (const auto& t : targets) nets.insert(t.destination);
+  std::vector<std::string> out;
+  for (const auto& n : nets) out.push_back(n.to_string());
+  return out;
+}
+
+std::vector<AccessSession> live_sessions(const std::vector<AccessSession>& sessions, uint64_t now) {
+  std::vector<AccessSession> out;
+  for (const auto& s : sessions)
+    if (s.value.expires_ms > now) out.push_back(s);
+  return out;
+}
+
+PeerSet session_peers(const std::vector<AccessSession>& live) {
+  PeerSet peers;
+  for (const auto& s : live) {
+    WantedPeer p;
+    p.name = "access " + s.id;
+    p.access = true;
+    p.keepalive = kDefaultKeepalive;
+    std::string address = s.value.address;
+    if (address.find('/') == std::string::npos) address += "/32";
+    p.allowed_ips = {address};
+    peers.emplace(s.value.client_key, p);
+  }
+  return peers;
+}
+
+std::vector<FirewallRule> access_rules(const crdt::ClusterState& state, const std::vector<AccessSession>& live,
+                                       const Ipv4Net& own_subnet) {
+  std::vector<FirewallRule> rules;
+  auto add = [&](std::vector<std::string> match) { rules.push_back(FirewallRule{"filter", kAccessChain, std::move(match)}); };
+  add({"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"});
+  for (const auto& s : live) {
+    std::string source = s.value.address;
+    if (source.find('/') == std::string::npos) source += "/32";
+    for (const auto& t : resolve_targets(state, s.value.targets, own_subnet)) {
+      std::vector<std::string> base{"-s", source, "-d", t.destination.to_string()};
+      if (!t.port) {
+        base.insert(base.end(), {"-j", "ACCEPT"});
+        add(base);
+        continue;
+      }
+      for (const char* proto : {"tcp", "udp"}) {
+        if (!t.protocol.empty() && t.protocol != proto) continue;
+        auto m = base;
+        m.insert(m.end(), {"-p", proto, "--dport", std::to_string(t.port), "-j", "ACCEPT"});
+        add(m);
+      }
+    }
+  }
+  add({"-j", "DROP"});
+  return rules;
 }
 
 std::string render_wg_quick(const ClientConfig& c) {

@@ -17,6 +17,8 @@
 #include "base/ipv4.hpp"
 #include "crdt/state.hpp"
 #include "crdt/values.hpp"
+#include "wg/firewall.hpp"
+#include "wg/peer_plan.hpp"
 
 namespace weft::wg {
 
@@ -29,9 +31,6 @@ std::optional<uint64_t> parse_ttl(std::string_view text, std::string* why);
 // "" when `range` can serve as the access range; otherwise why not (not the cluster network's
 // size, overlapping the cluster network or one of the machine's routes).
 std::string check_access_range(const Ipv4Net& range, const Ipv4Net& cluster, const std::vector<Ipv4Net>& routes);
-
-// This machine's block of the access range for its /24 of the cluster network.
-Ipv4Net access_block(const Ipv4Net& range, const Ipv4Net& cluster, const Ipv4Net& subnet);
 
 struct AccessSession {
   std::string id;  // the record name
@@ -46,6 +45,39 @@ std::optional<Ipv4> allocate_access_address(const Ipv4Net& block, const std::vec
 
 // The earliest expiry after `now` among `sessions`; nullopt when none is pending.
 std::optional<uint64_t> next_expiry(const std::vector<AccessSession>& sessions, uint64_t now);
+
+// A session's live state: what it may reach, resolved against the cluster state when the rules
+// are built (a service's instances move). `port` 0: any port and protocol.
+struct AccessTarget {
+  Ipv4Net destination;
+  std::string protocol;  // "tcp", "udp"; empty with a port: both
+  uint16_t port = 0;
+  auto operator<=>(const AccessTarget&) const = default;
+};
+
+// "" when `text` is a usable --to argument: a service name, or IPv4[:PORT]. Addresses in the
+// access range are refused (a session never reaches another).
+std::string check_target(std::string_view text, const Ipv4Net& access_range);
+// The targets of a session now: IP[:PORT] as given, a service name as its instances' addresses
+// (and ports) anywhere in the cluster; no targets at all: the granting machine's /24.
+std::vector<AccessTarget> resolve_targets(const crdt::ClusterState& state, const std::vector<std::string>& targets,
+                                          const Ipv4Net& own_subnet);
+// What the client routes into the tunnel: each target's address (its /24 for the default).
+std::vector<std::string> client_allowed_ips(const std::vector<AccessTarget>& targets);
+
+// The sessions of `sessions` live at `now` (granted, not expired).
+std::vector<AccessSession> live_sessions(const std::vector<AccessSession>& sessions, uint64_t now);
+
+// WireGuard peers for live sessions: the client's key, its /32, keepalive 25 s, no endpoint
+// (the client comes to us), never path-selected.
+PeerSet session_peers(const std::vector<AccessSession>& live);
+
+// The rules of the WEFT-ACCESS chain (filter), which every packet from the access block goes
+// through (firewall.hpp jumps there): replies pass, each live session reaches its targets, and
+// everything else is dropped (another session, other hosts, this machine's other addresses).
+inline const std::string kAccessChain = "WEFT-ACCESS";
+std::vector<FirewallRule> access_rules(const crdt::ClusterState& state, const std::vector<AccessSession>& live,
+                                       const Ipv4Net& own_subnet);
 
 struct ClientConfig {
   std::string private_key;  // base64; empty: the client keeps its own (a placeholder is written)

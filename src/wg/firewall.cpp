@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <spawn.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,7 +16,18 @@ namespace weft::wg {
 std::vector<FirewallRule> firewall_rules(const FirewallConfig& c) {
   const std::string wg = c.wg_interface, br = c.bridge, net = c.network.to_string(), sub = c.subnet.to_string();
   const std::string wport = std::to_string(c.wireguard_port), cport = std::to_string(c.control_port);
-  return {
+  std::vector<FirewallRule> access;
+  if (c.access_block) {
+    const std::string block = c.access_block->to_string();
+    access = {
+        {"filter", "WEFT-INPUT", {"-i", wg, "-s", block, "-j", "WEFT-ACCESS"}},
+        {"filter", "WEFT-FORWARD", {"-i", wg, "-s", block, "-j", "WEFT-ACCESS"}},
+        {"filter", "WEFT-FORWARD",
+         {"-i", wg, "-o", wg, "-d", block, "-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}},
+        {"nat", "WEFT-POSTROUTING", {"-s", block, "!", "-d", net, "-j", "MASQUERADE"}},
+    };
+  }
+  std::vector<FirewallRule> rules{
       {"filter", "WEFT-INPUT", {"-p", "udp", "--dport", wport, "-j", "ACCEPT"}},
       {"filter", "WEFT-INPUT", {"-p", "udp", "--dport", cport, "-j", "ACCEPT"}},
       {"filter", "WEFT-INPUT", {"-p", "tcp", "--dport", cport, "-j", "ACCEPT"}},
@@ -32,12 +44,15 @@ std::vector<FirewallRule> firewall_rules(const FirewallConfig& c) {
       {"nat", "WEFT-POSTROUTING", {"-s", sub, "!", "-o", wg, "-j", "MASQUERADE"}},
       {"raw", "WEFT-PREROUTING", {"-i", wg, "-d", sub, "-j", "ACCEPT"}},
   };
+  rules.insert(rules.begin(), access.begin(), access.end());  // before anything accepts
+  return rules;
 }
 
 namespace {
 
-// Runs iptables without a shell; returns its exit status and (for errors) its stderr.
-int run(const std::string& program, const std::vector<std::string>& args, std::string* output) {
+// Runs iptables without a shell; returns its exit status and (for errors) its stderr. `input`
+// (when not -1) becomes its standard input.
+int run(const std::string& program, const std::vector<std::string>& args, std::string* output, int input = -1) {
   std::vector<std::string> argv_text{program, "-w", "5"};
   argv_text.insert(argv_text.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -47,7 +62,8 @@ int run(const std::string& program, const std::vector<std::string>& args, std::s
   if (::pipe2(pipefd, O_CLOEXEC) != 0) return -1;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  if (input >= 0) posix_spawn_file_actions_adddup2(&actions, input, 0);
+  else posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_adddup2(&actions, pipefd[1], 1);
   posix_spawn_file_actions_adddup2(&actions, pipefd[1], 2);
   pid_t pid = -1;
@@ -86,6 +102,11 @@ void must(const std::string& iptables, const std::vector<std::string>& args) {
 }  // namespace
 
 void apply_firewall(const FirewallConfig& config, const std::string& iptables) {
+  // The access chain first (our other chains jump to it), closed until the agent fills it.
+  if (run(iptables, {"-n", "-L", "WEFT-ACCESS"}, nullptr) != 0) {
+    must(iptables, {"-N", "WEFT-ACCESS"});
+    must(iptables, {"-A", "WEFT-ACCESS", "-j", "DROP"});
+  }
   for (const auto& [table, parent, chain] : kOwnChains) {
     if (run(iptables, {"-t", table, "-n", "-L", chain}, nullptr) != 0) must(iptables, {"-t", table, "-N", chain});
     must(iptables, {"-t", table, "-F", chain});
@@ -98,6 +119,37 @@ void apply_firewall(const FirewallConfig& config, const std::string& iptables) {
   for (const auto& [table, parent, chain] : kOwnChains)
     if (run(iptables, {"-t", table, "-C", parent, "-j", chain}, nullptr) != 0)
       must(iptables, {"-t", table, "-I", parent, "1", "-j", chain});
+}
+
+void apply_access_rules(const std::vector<FirewallRule>& rules, const std::string& iptables) {
+  std::string text = "*filter\n:WEFT-ACCESS - [0:0]\n";  // declared with --noflush: emptied, in the same commit
+  for (const auto& r : rules) {
+    if (r.table != "filter" || r.chain != "WEFT-ACCESS") throw DeviceError("not an access rule: " + r.chain);
+    text += "-A WEFT-ACCESS";
+    for (const auto& a : r.match) {
+      if (a.find_first_of(" \t\n\"'") != std::string::npos) throw DeviceError("bad rule argument: " + a);
+      text += " " + a;
+    }
+    text += "\n";
+  }
+  text += "COMMIT\n";
+  int fd = ::memfd_create("weft-access-rules", MFD_CLOEXEC);
+  if (fd < 0) throw DeviceError(std::string("memfd_create: ") + std::strerror(errno));
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      ::close(fd);
+      throw DeviceError(std::string("writing the access rules: ") + std::strerror(errno));
+    }
+    done += static_cast<size_t>(n);
+  }
+  ::lseek(fd, 0, SEEK_SET);
+  std::string out;
+  int status = run(iptables + "-restore", {"--noflush"}, &out, fd);
+  ::close(fd);
+  if (status != 0) throw DeviceError(iptables + "-restore of " + std::to_string(rules.size()) + " access rules failed: " + out);
 }
 
 void ensure_docker_user_jump(const std::string& iptables) {
@@ -118,6 +170,10 @@ void remove_firewall(const std::string& iptables) {
       must(iptables, {"-t", table, "-F", chain});
       must(iptables, {"-t", table, "-X", chain});
     }
+  }
+  if (run(iptables, {"-n", "-L", "WEFT-ACCESS"}, nullptr) == 0) {  // jumped to only from the chains just removed
+    must(iptables, {"-F", "WEFT-ACCESS"});
+    must(iptables, {"-X", "WEFT-ACCESS"});
   }
 }
 

@@ -5,6 +5,11 @@
 //   - forward between the WireGuard interface and the bridge, and from the bridge outwards;
 //   - masquerade only what leaves the mesh: traffic from the machine's /24 to anywhere outside
 //     the cluster network. Mesh-to-mesh traffic keeps its real source address;
+//   - with access sessions (access_plan.hpp): everything from the machine's block of the access
+//     range entering on the WireGuard interface first goes through WEFT-ACCESS, whose rules the
+//     agent replaces atomically (iptables-restore --noflush) as sessions come and go; it is
+//     created closed (DROP only). Replies to sessions pass between WireGuard peers; a session's
+//     traffic to a granted host outside the cluster network is masqueraded;
 //   - in the raw table, mesh traffic for the machine's /24 is accepted before anything else:
 //     newer Docker releases drop traffic to container addresses that does not come from their
 //     bridge (raw PREROUTING), which cut Uncloud's mesh off its containers.
@@ -12,6 +17,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,12 +32,14 @@ struct FirewallConfig {
   Ipv4Net subnet;
   uint16_t wireguard_port = 51820;
   uint16_t control_port = 51821;
+  std::optional<Ipv4Net> access_block;  // this machine's sessions' addresses
 };
 
 struct FirewallRule {
   std::string table;  // "filter" or "nat"
   std::string chain;  // one of ours
   std::vector<std::string> match;  // iptables arguments after -A CHAIN
+  bool operator==(const FirewallRule&) const = default;
 };
 
 inline constexpr const char* kOwnChains[][3] = {{"filter", "INPUT", "WEFT-INPUT"},
@@ -44,6 +52,8 @@ std::vector<FirewallRule> firewall_rules(const FirewallConfig& config);
 // Applies the rules with `iptables` (flush our chains, refill, ensure one jump each). Throws
 // DeviceError with iptables' message.
 void apply_firewall(const FirewallConfig& config, const std::string& iptables = "iptables");
+// Replaces the rules of the access chain in one atomic step (`iptables`-restore --noflush).
+void apply_access_rules(const std::vector<FirewallRule>& rules, const std::string& iptables = "iptables");
 // Removes our jumps and chains; absent ones are fine.
 void remove_firewall(const std::string& iptables = "iptables");
 // With Docker: its FORWARD policy is DROP and it puts DOCKER-USER first; a jump from there to

@@ -144,6 +144,7 @@ std::optional<std::string> HostNetwork::configure(const Ipv4Net& subnet) {
   ensure_address(config_.bridge, self.to_string() + "/" + std::to_string(subnet.prefix));
   set_up_and_mtu(config_.bridge, std::nullopt);
   ensure_route(config_.network, config_.wg_interface, self);
+  if (config_.access_range) ensure_route(*config_.access_range, config_.wg_interface, self);
   std::optional<std::string> before;
   std::string current;
   {
@@ -168,22 +169,27 @@ void HostNetwork::delete_link(const std::string& name) {
   if (err < 0 && err != -NLE_OBJ_NOTFOUND && err != -NLE_NODEV) fail("cannot delete " + name, err);
 }
 
+void HostNetwork::delete_route(const Ipv4Net& dst, int index) {
+  Route route(rtnl_route_alloc());
+  NlAddr d = parse_addr(dst.to_string());
+  rtnl_route_set_family(route.get(), AF_INET);
+  rtnl_route_set_dst(route.get(), d.get());
+  rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
+  rtnl_route_set_scope(route.get(), RT_SCOPE_NOWHERE);
+  rtnl_nexthop* nh = rtnl_route_nh_alloc();
+  rtnl_route_nh_set_ifindex(nh, index);
+  rtnl_route_add_nexthop(route.get(), nh);
+  int err = rtnl_route_delete(sock_, route.get(), 0);
+  if (err < 0 && err != -NLE_OBJ_NOTFOUND) fail("cannot remove the route of " + dst.to_string(), err);
+}
+
 void HostNetwork::remove(bool delete_wireguard_link, const std::optional<std::string>& ip_forward_before) {
   delete_link(config_.bridge);  // takes its address and the /24 route with it
   if (delete_wireguard_link) {
     delete_link(config_.wg_interface);  // and the cluster route
   } else if (int index = ifindex(config_.wg_interface); index > 0) {
-    Route route(rtnl_route_alloc());
-    NlAddr d = parse_addr(config_.network.to_string());
-    rtnl_route_set_family(route.get(), AF_INET);
-    rtnl_route_set_dst(route.get(), d.get());
-    rtnl_route_set_table(route.get(), RT_TABLE_MAIN);
-    rtnl_route_set_scope(route.get(), RT_SCOPE_NOWHERE);
-    rtnl_nexthop* nh = rtnl_route_nh_alloc();
-    rtnl_route_nh_set_ifindex(nh, index);
-    rtnl_route_add_nexthop(route.get(), nh);
-    int err = rtnl_route_delete(sock_, route.get(), 0);
-    if (err < 0 && err != -NLE_OBJ_NOTFOUND) fail("cannot remove the route of " + config_.network.to_string(), err);
+    delete_route(config_.network, index);
+    if (config_.access_range) delete_route(*config_.access_range, index);
   }
   if (ip_forward_before) {
     std::ofstream out(kIpForward);

@@ -1,6 +1,7 @@
 // The host side of the mesh, through rtnetlink (libnl-route-3), never by running `ip`:
 //   - the WireGuard interface (created here for the kernel backend; wireguard-go creates its
-//     own) with 10.210.N.1/32, MTU 1420, up, and the route of the cluster network through it;
+//     own) with 10.210.N.1/32, MTU 1420, up, and the routes of the cluster network (and of the
+//     access range, when sessions are on) through it;
 //   - a bridge for the machine's containers holding 10.210.N.1/24 (the more specific route keeps
 //     local traffic local);
 //   - net.ipv4.ip_forward on (its previous value is reported so it can be restored).
@@ -22,6 +23,7 @@ struct HostNetworkConfig {
   std::string bridge = "weft-br";
   uint32_t mtu = 1420;
   Ipv4Net network;  // the cluster network, routed through the WireGuard interface
+  std::optional<Ipv4Net> access_range;  // routed there too: access sessions' replies
 };
 
 class HostNetwork {
@@ -52,6 +54,7 @@ class HostNetwork {
   void set_up_and_mtu(const std::string& name, std::optional<uint32_t> mtu);
   void ensure_address(const std::string& link, const std::string& cidr);
   void ensure_route(const Ipv4Net& dst, const std::string& link, const Ipv4& source);
+  void delete_route(const Ipv4Net& dst, int ifindex);
   void delete_link(const std::string& name);
 
   HostNetworkConfig config_;

@@ -12,8 +12,20 @@ std::string format_endpoint(const std::string& ip, uint16_t port) {
   return ip + ":" + std::to_string(port);
 }
 
+std::vector<crdt::Endpoint> wireguard_candidates(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
+  const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, kWireguardCandidatesName});
+  if (!r || r->tombstone) return {};
+  auto v = crdt::decode_endpoint_candidates(r->value);
+  return v ? v->candidates : std::vector<crdt::Endpoint>{};
+}
+
+Ipv4Net access_block(const Ipv4Net& range, const Ipv4Net& cluster, const Ipv4Net& subnet) {
+  uint32_t index = (subnet.base.value - cluster.base.value) >> 8;
+  return Ipv4Net{Ipv4{range.base.value + (index << 8)}, 24};
+}
+
 PeerSet wanted_peers(const crdt::ClusterState& state, const std::set<crdt::OwnerId>& live, const crdt::OwnerId& self,
-                     uint16_t keepalive) {
+                     uint16_t keepalive, const std::optional<AccessRouting>& access) {
   PeerSet peers;
   auto holders = crdt::subnet_holders(state);
   std::map<crdt::OwnerId, Ipv4Net> subnet;
@@ -30,11 +42,8 @@ PeerSet wanted_peers(const crdt::ClusterState& state, const std::set<crdt::Owner
     p.name = m->name;
     p.keepalive = keepalive;
     p.allowed_ips.push_back(it->second.to_string());
-    if (const auto* c = state.find(crdt::RecordKey{r.key.owner, crdt::Kind::endpoint_candidates, kWireguardCandidatesName});
-        c && !c->tombstone) {
-      if (auto v = crdt::decode_endpoint_candidates(c->value); v && !v->candidates.empty())
-        p.endpoint = format_endpoint(v->candidates.front().ip, v->candidates.front().port);
-    }
+    if (access) p.allowed_ips.push_back(access_block(access->range, access->cluster, it->second).to_string());
+    if (auto c = wireguard_candidates(state, r.key.owner); !c.empty()) p.endpoint = format_endpoint(c.front().ip, c.front().port);
     // Two machines announcing one WireGuard key (a copied data dir) cannot both be peers: the
     // lower machine id keeps it, alike on every replica.
     auto [existing, inserted] = peers.emplace(m->wireguard_key, p);

@@ -15,10 +15,14 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
+#include <vector>
 
+#include "base/ipv4.hpp"
 #include "crdt/state.hpp"
+#include "crdt/values.hpp"
 #include "wg/device.hpp"
 
 namespace weft::wg {
@@ -39,12 +43,28 @@ struct WantedPeer {
   // Stronger: remove and add the peer again (no session to keep; a fresh peer initiates a
   // handshake at once, where an existing one waits out WireGuard's 5 s between initiations).
   bool restart = false;
+  // An access session's client (access_plan.hpp): it comes to us; no path selection.
+  bool access = false;
   bool operator==(const WantedPeer&) const = default;
 };
 using PeerSet = std::map<Key, WantedPeer>;
 
+// A machine's published WireGuard candidates (the record named kWireguardCandidatesName), best
+// first; empty when it published none.
+std::vector<crdt::Endpoint> wireguard_candidates(const crdt::ClusterState& state, const crdt::OwnerId& owner);
+
+// A machine's block of the access range (access_plan.hpp) for its /24 of the cluster network:
+// machine N's sessions hold addresses of the N-th /24 of the range.
+Ipv4Net access_block(const Ipv4Net& range, const Ipv4Net& cluster, const Ipv4Net& subnet);
+struct AccessRouting {
+  Ipv4Net range;    // the access range
+  Ipv4Net cluster;  // the cluster network
+};
+
+// With `access`, each machine's allowed IPs also hold its block of the access range: replies
+// to a session that reached this machine through its granting machine go back there.
 PeerSet wanted_peers(const crdt::ClusterState& state, const std::set<crdt::OwnerId>& live, const crdt::OwnerId& self,
-                     uint16_t keepalive = kDefaultKeepalive);
+                     uint16_t keepalive = kDefaultKeepalive, const std::optional<AccessRouting>& access = std::nullopt);
 
 // "IP:PORT", with brackets for IPv6, as the UAPI and `wg` write endpoints.
 std::string format_endpoint(const std::string& ip, uint16_t port);

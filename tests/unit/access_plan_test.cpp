@@ -70,7 +70,7 @@ TEST(AccessAddress, LowestFreeHostOfTheBlockExpiredSessionsFreeTheirs) {
 
 TEST(AccessSessions, OnlyThisMachinesLiveRecords) {
   auto mine = test::test_replica(1), other = test::test_replica(2);
-  crdt::AccessSessionValue v{"laptop", "10.77.1.2/32", {}, 5'000};
+  crdt::AccessSessionValue v{"laptop", "10.77.1.2/32", {}, 5'000, {}, 0};
   mine.put(crdt::Kind::access_session, "s1", crdt::encode_value(v), 1'000);
   mine.put(crdt::Kind::access_session, "s2", crdt::encode_value(v), 1'000);
   mine.erase(crdt::Kind::access_session, "s2", 1'100);
@@ -101,4 +101,72 @@ TEST(AccessConfig, WgQuickWithTheKeyOrAPlaceholder) {
   EXPECT_NE(text.find("valid until 2027-01-15T08:00:00Z"), std::string::npos) << text;
   c.private_key.clear();
   EXPECT_NE(render_wg_quick(c).find("PrivateKey = <your private key>"), std::string::npos);
+}
+
+TEST(AccessTargets, ServiceNamesOrAddressesNeverTheAccessRange) {
+  auto range = net("10.77.0.0/16");
+  EXPECT_EQ(check_target("api", range), "");
+  EXPECT_EQ(check_target("10.210.3.5", range), "");
+  EXPECT_EQ(check_target("10.210.3.5:8080", range), "");
+  for (const char* bad : {"10.210.3.5:0", "10.210.3.5:70000", "10.210.3.5:80x", "10.210.3:80", "api.internal", "", "a b"})
+    EXPECT_NE(check_target(bad, range), "") << bad;
+  EXPECT_NE(check_target("10.77.3.9", range).find("access range"), std::string::npos);
+}
+
+TEST(AccessTargets, ServicesResolveToTheirInstancesAndNoTargetsMeansTheMachine) {
+  auto r = test::test_replica(1);
+  r.put(crdt::Kind::service_instance, "api/10.210.3.5:8080",
+        crdt::encode_value(crdt::ServiceInstanceValue{"api", "10.210.3.5", 8080, "tcp", "", true}), 1'000);
+  r.put(crdt::Kind::service_instance, "api/10.210.4.6:8080",
+        crdt::encode_value(crdt::ServiceInstanceValue{"api", "10.210.4.6", 8080, "tcp", "", true}), 1'000);
+  r.put(crdt::Kind::service_instance, "db/10.210.4.7", crdt::encode_value(crdt::ServiceInstanceValue{"db", "10.210.4.7", 0, "", "", true}),
+        1'000);
+  auto own = net("10.210.3.0/24");
+  auto t = resolve_targets(r.state(), {"api", "10.210.9.1:22"}, own);
+  ASSERT_EQ(t.size(), 3u);
+  EXPECT_EQ(t[0], (AccessTarget{net("10.210.3.5/32"), "tcp", 8080}));
+  EXPECT_EQ(t[1], (AccessTarget{net("10.210.4.6/32"), "tcp", 8080}));
+  EXPECT_EQ(t[2], (AccessTarget{net("10.210.9.1/32"), "", 22}));
+  EXPECT_EQ(client_allowed_ips(t), (std::vector<std::string>{"10.210.3.5/32", "10.210.4.6/32", "10.210.9.1/32"}));
+  auto d = resolve_targets(r.state(), {}, own);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(d[0], (AccessTarget{own, "", 0}));
+  EXPECT_TRUE(resolve_targets(r.state(), {"nothing"}, own).empty());
+}
+
+TEST(AccessRules, EachSessionReachesItsTargetsAndEverythingElseDrops) {
+  auto r = test::test_replica(1);
+  std::vector<AccessSession> live{session("a", "10.77.3.2/32", 9'000), session("b", "10.77.3.3/32", 9'000)};
+  live[0].value.targets = {"10.210.3.1:8080"};
+  live[1].value.targets = {"10.210.4.1"};
+  auto rules = access_rules(r.state(), live, net("10.210.3.0/24"));
+  std::vector<std::vector<std::string>> m;
+  for (const auto& rule : rules) {
+    EXPECT_EQ(rule.chain, kAccessChain);
+    EXPECT_EQ(rule.table, "filter");
+    m.push_back(rule.match);
+  }
+  ASSERT_EQ(m.size(), 5u);
+  EXPECT_EQ(m[0], (std::vector<std::string>{"-m", "conntrack", "--ctstate", "RELATED,ESTABLISHED", "-j", "ACCEPT"}));
+  EXPECT_EQ(m[1], (std::vector<std::string>{"-s", "10.77.3.2/32", "-d", "10.210.3.1/32", "-p", "tcp", "--dport", "8080", "-j", "ACCEPT"}));
+  EXPECT_EQ(m[2], (std::vector<std::string>{"-s", "10.77.3.2/32", "-d", "10.210.3.1/32", "-p", "udp", "--dport", "8080", "-j", "ACCEPT"}));
+  EXPECT_EQ(m[3], (std::vector<std::string>{"-s", "10.77.3.3/32", "-d", "10.210.4.1/32", "-j", "ACCEPT"}));
+  EXPECT_EQ(m[4], (std::vector<std::string>{"-j", "DROP"}));
+  // No sessions: closed.
+  EXPECT_EQ(access_rules(r.state(), {}, net("10.210.3.0/24")).size(), 2u);
+}
+
+TEST(AccessPeers, LiveSessionsOnlyEachOnItsAddressAndMachinesRouteTheirBlocks) {
+  std::vector<AccessSession> s{session("a", "10.77.3.2/32", 2'000), session("b", "10.77.3.3/32", 500)};
+  s[0].value.client_key[0] = 1;
+  s[1].value.client_key[0] = 2;
+  auto live = live_sessions(s, 1'000);
+  ASSERT_EQ(live.size(), 1u);
+  auto peers = session_peers(live);
+  ASSERT_EQ(peers.size(), 1u);
+  const auto& p = peers.begin()->second;
+  EXPECT_TRUE(p.access);
+  EXPECT_EQ(p.allowed_ips, (std::vector<std::string>{"10.77.3.2/32"}));
+  EXPECT_EQ(p.keepalive, kDefaultKeepalive);
+  EXPECT_TRUE(p.endpoint.empty());
 }

@@ -117,7 +117,7 @@ TEST(Values, EveryKindRoundTrips) {
   EXPECT_EQ(*decode_container_lease(encode_value(l)), l);
   ServiceInstanceValue s{"api", "10.210.4.2", 8000, "tcp", "http", false};
   EXPECT_EQ(*decode_service_instance(encode_value(s)), s);
-  AccessSessionValue a{"laptop", "10.77.0.2", {}, 123456};
+  AccessSessionValue a{"laptop", "10.77.0.2/32", {}, 123456, {"api", "10.210.4.9:8080"}, 120000};
   EXPECT_EQ(*decode_access_session(encode_value(a)), a);
 }
 

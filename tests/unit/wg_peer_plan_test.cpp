@@ -105,6 +105,14 @@ TEST(WantedPeers, EveryLiveMachineWithASubnetButSelf) {
   EXPECT_EQ(peers.at(wg_key(0x12)).allowed_ips, std::vector<std::string>{"10.210.2.0/24"});
 }
 
+TEST(WantedPeers, WithAccessSessionsEachMachineAlsoHoldsItsBlockOfTheAccessRange) {
+  Cluster c;
+  AccessRouting access{*Ipv4Net::parse("10.77.0.0/16"), *Ipv4Net::parse("10.210.0.0/16")};
+  auto peers = wanted_peers(c.all.state(), c.live({0, 1, 2}), c.id(0), kDefaultKeepalive, access);
+  EXPECT_EQ(peers.at(wg_key(0x11)).allowed_ips, (std::vector<std::string>{"10.210.1.0/24", "10.77.1.0/24"}));
+  EXPECT_EQ(peers.at(wg_key(0x12)).allowed_ips, (std::vector<std::string>{"10.210.2.0/24", "10.77.2.0/24"}));
+}
+
 TEST(WantedPeers, DeadMachinesAreNotPeers) {
   Cluster c;
   auto peers = wanted_peers(c.all.state(), c.live({0, 1}), c.id(0));
@@ -269,7 +277,8 @@ TEST(PeerReconciler, ARestartRemovesAndAddsThePeerInOneUpdate) {
 }
 
 TEST(Firewall, MasqueradesOnlyWhatLeavesTheMesh) {
-  FirewallConfig fc{"weft", "weft-br", *Ipv4Net::parse("10.210.0.0/16"), *Ipv4Net::parse("10.210.7.0/24"), 51820, 51821};
+  FirewallConfig fc{"weft", "weft-br", *Ipv4Net::parse("10.210.0.0/16"), *Ipv4Net::parse("10.210.7.0/24"), 51820, 51821,
+                    std::nullopt};
   auto rules = firewall_rules(fc);
   std::vector<std::vector<std::string>> nat;
   for (const auto& r : rules)
@@ -287,4 +296,21 @@ TEST(Firewall, MasqueradesOnlyWhatLeavesTheMesh) {
   EXPECT_TRUE(has({"-p", "tcp", "--dport", "51821", "-j", "ACCEPT"}));
   EXPECT_TRUE(has({"-i", "weft", "-d", "10.210.7.0/24", "-j", "ACCEPT"}));  // raw: before Docker's drops
   for (const auto& r : rules) EXPECT_TRUE(r.chain.starts_with("WEFT-")) << "rules go in our chains only";
+}
+
+TEST(Firewall, AccessSessionsGoThroughTheAccessChainBeforeAnythingAccepts) {
+  FirewallConfig fc{"weft", "weft-br", *Ipv4Net::parse("10.210.0.0/16"), *Ipv4Net::parse("10.210.7.0/24"), 51820, 51821,
+                    *Ipv4Net::parse("10.77.7.0/24")};
+  auto rules = firewall_rules(fc);
+  auto first_in = [&](const std::string& chain) {
+    for (const auto& r : rules)
+      if (r.chain == chain) return r.match;
+    return std::vector<std::string>{};
+  };
+  EXPECT_EQ(first_in("WEFT-INPUT"), (std::vector<std::string>{"-i", "weft", "-s", "10.77.7.0/24", "-j", "WEFT-ACCESS"}));
+  EXPECT_EQ(first_in("WEFT-FORWARD"), (std::vector<std::string>{"-i", "weft", "-s", "10.77.7.0/24", "-j", "WEFT-ACCESS"}));
+  // A session's traffic to a granted host outside the mesh leaves with this machine's address.
+  EXPECT_TRUE(std::any_of(rules.begin(), rules.end(), [](const FirewallRule& r) {
+    return r.table == "nat" && r.match == std::vector<std::string>{"-s", "10.77.7.0/24", "!", "-d", "10.210.0.0/16", "-j", "MASQUERADE"};
+  }));
 }
