@@ -213,7 +213,7 @@ class Agent {
   uint64_t next_bytes_audit_ = 0;
   uint64_t pruned_version_ = UINT64_MAX;  // access records' version at the last pre-sync prune
   std::array<uint64_t, 3> access_rules_key_{};
-  std::set<std::string> handshake_logged_;  // sessions whose first handshake is in the audit log
+  std::map<std::string, uint64_t> first_handshakes_;  // by session: when (in the audit log)
   std::map<std::string, std::pair<uint64_t, uint64_t>> session_bytes_;  // rx, tx last audited
   std::map<std::string, std::pair<uint64_t, uint64_t>> session_seen_;   // rx, tx last seen
   bool cleanup_requested_ = false;      // leave --cleanup

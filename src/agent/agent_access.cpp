@@ -1,11 +1,15 @@
 // Access sessions on the agent (wg/access_plan.hpp holds the pure parts): the /v1/access API
 // (grant, list, revoke), the sessions' WireGuard peers and firewall rules, expiry on time (also
 // across restarts: an expired session is never put back), and the audit log.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 
@@ -62,7 +66,8 @@ std::vector<Ipv4Net> local_routes(const std::string& except) {
     std::string iface, dst, gw, flags, refcnt, use, metric, mask;
     if (!(fields >> iface >> dst >> gw >> flags >> refcnt >> use >> metric >> mask) || iface == except) continue;
     // Hexadecimal in host byte order of the network-order bytes.
-    auto d = static_cast<uint32_t>(std::stoul(dst, nullptr, 16)), m = static_cast<uint32_t>(std::stoul(mask, nullptr, 16));
+    uint32_t d = 0, m = 0;
+    if (std::sscanf(dst.c_str(), "%x", &d) != 1 || std::sscanf(mask.c_str(), "%x", &m) != 1) continue;
     uint32_t dv = ntohl(d), mv = ntohl(m);
     out.push_back(Ipv4Net{Ipv4{dv & mv}, static_cast<uint8_t>(__builtin_popcount(mv))});
   }
@@ -100,7 +105,8 @@ void Agent::check_access_range() {
   std::string line;
   while (std::getline(in, line)) {
     json j = json::parse(line, nullptr, false);
-    if (j.is_object() && j.value("event", "") == "first_handshake") handshake_logged_.insert(j.value("session", ""));
+    if (j.is_object() && j.value("event", "") == "first_handshake" && j.contains("time_ms") && j["time_ms"].is_number_unsigned())
+      first_handshakes_[j.value("session", "")] = j["time_ms"].get<uint64_t>();
   }
 }
 
@@ -137,6 +143,7 @@ void Agent::expire_sessions(uint64_t now) {
     spdlog::info("access session {} ({}) expired", s.id, s.value.label);
     session_bytes_.erase(s.id);
     session_seen_.erase(s.id);
+    first_handshakes_.erase(s.id);
   }
   if (!written.empty()) publish_local(std::move(written));
   next_access_expiry_ = wg::next_expiry(sessions, now).value_or(UINT64_MAX);
@@ -166,8 +173,8 @@ void Agent::audit_sessions(const wg::PeerSet& wanted, const wg::DeviceStatus& st
     auto w = wanted.find(p.public_key);
     if (w == wanted.end() || !w->second.access) continue;
     std::string id = w->second.name.substr(std::string("access ").size());
-    if (p.last_handshake_sec && !handshake_logged_.contains(id)) {
-      handshake_logged_.insert(id);
+    if (p.last_handshake_sec && !first_handshakes_.contains(id)) {
+      first_handshakes_[id] = now;
       audit({{"event", "first_handshake"}, {"session", id}, {"endpoint", p.endpoint}});
     }
     auto& last = session_bytes_[id];
@@ -214,7 +221,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
              {"expires_ms", s.value.expires_ms},
              {"expires", iso_time(s.value.expires_ms)},
              {"live", s.value.expires_ms > now},
-             {"first_handshake", handshake_logged_.contains(s.id)},
+             {"first_handshake", first_handshakes_.contains(s.id) ? json(iso_time(first_handshakes_.at(s.id))) : json()},
              {"latest_handshake_age_s", json()},
              {"rx_bytes", 0},
              {"tx_bytes", 0}};
@@ -240,6 +247,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
       spdlog::info("access session {} ({}) revoked", s.id, s.value.label);
       session_bytes_.erase(s.id);
       session_seen_.erase(s.id);
+      first_handshakes_.erase(s.id);
       if (r) publish_local({*r});
       after_event();  // the peer leaves the device now, not at the next check
       return ApiResponse{200, "application/json", json{{"revoked", s.id}}.dump()};

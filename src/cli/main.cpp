@@ -170,14 +170,15 @@ int cmd_access_grant(const std::string& data_dir, const GrantArgs& g) {
 }
 
 void print_access(const json& sessions) {
-  std::printf("%-16s %-16s %-16s %-20s %-10s %12s %12s\n", "ID", "LABEL", "ADDRESS", "EXPIRES", "HANDSHAKE", "RX", "TX");
+  std::printf("%-16s %-16s %-16s %-20s %-20s %-10s %12s %12s\n", "ID", "LABEL", "ADDRESS", "EXPIRES", "FIRST HANDSHAKE",
+              "LATEST", "RX", "TX");
   for (const auto& s : sessions) {
-    std::string hs = s["latest_handshake_age_s"].is_null() ? (s["first_handshake"].get<bool>() ? "earlier" : "never")
-                                                           : std::to_string(s["latest_handshake_age_s"].get<uint64_t>()) + "s ago";
+    std::string first = s["first_handshake"].is_null() ? "never" : s["first_handshake"].get<std::string>();
+    std::string hs = s["latest_handshake_age_s"].is_null() ? "-" : std::to_string(s["latest_handshake_age_s"].get<uint64_t>()) + "s ago";
     std::string expires = s["live"].get<bool>() ? s["expires"].get<std::string>() : "expired";
-    std::printf("%-16s %-16s %-16s %-20s %-10s %12llu %12llu\n", s["id"].get<std::string>().c_str(),
+    std::printf("%-16s %-16s %-16s %-20s %-20s %-10s %12llu %12llu\n", s["id"].get<std::string>().c_str(),
                 s["label"].get<std::string>().empty() ? "-" : s["label"].get<std::string>().c_str(),
-                s["address"].get<std::string>().c_str(), expires.c_str(), hs.c_str(),
+                s["address"].get<std::string>().c_str(), expires.c_str(), first.c_str(), hs.c_str(),
                 static_cast<unsigned long long>(s["rx_bytes"].get<uint64_t>()),
                 static_cast<unsigned long long>(s["tx_bytes"].get<uint64_t>()));
   }

@@ -142,7 +142,7 @@ r2_key=$(awk '/^PrivateKey/ {print $3}' "$E2E_DIR/r2.conf" | wg pubkey)
 both_handshaken() {
   local ls
   ls=$(weft_at 0 access ls --json)
-  [ "$(grep -c '"first_handshake": true' <<<"$ls")" -eq 2 ] && [ "$(grep -c '"event":"first_handshake"' "$E2E_DIR/d0/access-audit.jsonl")" -eq 2 ]
+  [ "$(grep -c '"first_handshake": "20' <<<"$ls")" -eq 2 ] && [ "$(grep -c '"event":"first_handshake"' "$E2E_DIR/d0/access-audit.jsonl")" -eq 2 ]
 }
 wait_for 20 "weft access ls and the audit log show both first handshakes" both_handshaken
 [ "$(grep -c '"event":"grant"' "$E2E_DIR/d0/access-audit.jsonl")" -eq 2 ] || e2e_fail "audit log: $(cat "$E2E_DIR/d0/access-audit.jsonl")"

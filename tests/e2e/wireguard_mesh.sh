@@ -96,6 +96,18 @@ seen_out() { ip netns exec "$OUT" iptables -nvxL INPUT | awk -v s="$1" '$8==s {n
 [ "$(seen_out "${NET[1]}.2")" -eq 0 ] || e2e_fail "the outside host saw the container's mesh address"
 e2e_log "outside-bound container traffic masqueraded to m1's address"
 
+# A peer's allowed IPs, in `wg show weft dump` order-free: the machine's /24 and its block of the
+# access range (10.77.N.0/24 for 10.210.N.0/24: replies to the access sessions it grants).
+allowed_of() { local net=$1; echo "$net.0/24,10.77.${net##*.}.0/24"; }
+sorted_ips() { tr ',' '\n' <<<"$1" | sort | paste -sd,; }
+peer_line() {  # DUMP NET: the dump line of the peer holding exactly NET's allowed IPs
+  local want
+  want=$(sorted_ips "$(allowed_of "$2")")
+  while read -r line; do
+    [ "$(sorted_ips "$(awk '{print $4}' <<<"$line")")" = "$want" ] && echo "$line"
+  done <<<"$1"
+  return 0
+}
 # wg show: two peers each, the right allowed IPs, a handshake in the last 3 minutes.
 check_wg() {  # I
   local i=$1 dump now peers
@@ -106,8 +118,8 @@ check_wg() {  # I
   for j in 0 1 2; do
     [ "$i" = "$j" ] && continue
     local line
-    line=$(awk -v a="${NET[$j]}.0/24" '$4==a' <<<"$peers")
-    [ -n "$line" ] || { echo "m$i: no peer with allowed IPs ${NET[$j]}.0/24: $dump"; return 1; }
+    line=$(peer_line "$peers" "${NET[$j]}")
+    [ -n "$line" ] || { echo "m$i: no peer with allowed IPs $(allowed_of "${NET[$j]}"): $dump"; return 1; }
     local hs
     hs=$(awk '{print $5}' <<<"$line")
     [ "$hs" -gt 0 ] && [ $((now - hs)) -lt 180 ] || { echo "m$i: peer ${NET[$j]}.0/24 has no recent handshake ($hs)"; return 1; }
@@ -119,8 +131,8 @@ weft_at 0 peers
 e2e_log "wg show: right peers, recent handshakes"
 
 # Drift: someone removes a peer and widens another's allowed IPs by hand; the agent repairs both.
-key1=$(wg_at 0 show weft dump | awk -v a="${NET[1]}.0/24" 'NR>1 && $4==a {print $1}')
-key2=$(wg_at 0 show weft dump | awk -v a="${NET[2]}.0/24" 'NR>1 && $4==a {print $1}')
+key1=$(peer_line "$(wg_at 0 show weft dump | tail -n +2)" "${NET[1]}" | awk '{print $1}')
+key2=$(peer_line "$(wg_at 0 show weft dump | tail -n +2)" "${NET[2]}" | awk '{print $1}')
 wg_at 0 set weft peer "$key1" remove
 wg_at 0 set weft peer "$key2" allowed-ips "${NET[2]}.0/24,192.168.77.0/24"
 repaired() { check_wg 0 && [ "$(wg_at 0 show weft allowed-ips | grep -c 192.168.77)" -eq 0 ]; }
@@ -158,7 +170,7 @@ e2e_log "the mesh is whole again, nothing duplicated"
 e2e_log "stopping m2 for good"
 kill -KILL "${AGENT[2]}"
 wait "${AGENT[2]}" 2>/dev/null || true
-key2=$(wg_at 0 show weft dump | awk -v a="${NET[2]}.0/24" 'NR>1 && $4==a {print $1}')
+key2=$(peer_line "$(wg_at 0 show weft dump | tail -n +2)" "${NET[2]}" | awk '{print $1}')
 [ -n "$key2" ] || e2e_fail "m0 holds no peer for m2 before the test"
 dropped_after_dead() {  # I: peer gone from the device; the member must already be dead then
   local dump members
@@ -178,6 +190,7 @@ wait "${AGENT[0]}" || e2e_fail "m0's agent exited with an error after leave"
 ip -n "${H[0]}" link show weft >/dev/null 2>&1 && e2e_fail "interface weft still exists on m0"
 ip -n "${H[0]}" link show weft-br >/dev/null 2>&1 && e2e_fail "bridge weft-br still exists on m0"
 ip -n "${H[0]}" route | grep -q '10\.210\.' && e2e_fail "a 10.210 route is left on m0: $(ip -n "${H[0]}" route)"
+ip -n "${H[0]}" route | grep -q '10\.77\.' && e2e_fail "the access range's route is left on m0: $(ip -n "${H[0]}" route)"
 ip netns exec "${H[0]}" iptables -S | grep -q WEFT && e2e_fail "filter rules left on m0: $(ip netns exec "${H[0]}" iptables -S)"
 ip netns exec "${H[0]}" iptables -t nat -S | grep -q WEFT && e2e_fail "nat rules left on m0"
 ip netns exec "${H[0]}" iptables -t raw -S | grep -q WEFT && e2e_fail "raw rules left on m0"
