@@ -20,6 +20,7 @@
 #include "crdt/subnet.hpp"
 #include "crdt/values.hpp"
 #include "wg/access_plan.hpp"
+#include "wg/key_text.hpp"
 
 namespace weft::agent {
 
@@ -28,24 +29,6 @@ using json = nlohmann::json;
 namespace {
 
 ApiResponse error(int status, const std::string& message) { return ApiResponse{status, "application/json", json{{"error", message}}.dump()}; }
-
-std::string key_base64(const wg::Key& key) {
-  char out[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(out, sizeof out, key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
-  return out;
-}
-
-std::optional<wg::Key> key_from_base64(const std::string& text) {
-  wg::Key key{};
-  size_t len = 0;
-  const char* end = nullptr;
-  if (text.size() != 44 || sodium_base642bin(key.data(), key.size(), text.data(), text.size(), nullptr, &len, &end,
-                                             sodium_base64_VARIANT_ORIGINAL) != 0 ||
-      len != 32 || end != text.data() + text.size())
-    return std::nullopt;
-  if (sodium_is_zero(key.data(), key.size())) return std::nullopt;
-  return key;
-}
 
 // Labels go into the client's config (a comment) and the audit log.
 bool valid_label(const std::string& label) {
@@ -215,7 +198,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
       json j{{"id", s.id},
              {"label", s.value.label},
              {"address", s.value.address},
-             {"client_key", key_base64(s.value.client_key)},
+             {"client_key", wg::key_to_base64(s.value.client_key)},
              {"targets", s.value.targets},
              {"granted_ms", s.value.granted_ms},
              {"expires_ms", s.value.expires_ms},
@@ -289,8 +272,8 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   crdt::AccessSessionValue v;
   bool own_key = in.contains("pubkey") && in["pubkey"].is_string() && !in["pubkey"].get<std::string>().empty();
   if (!own_key) return error(400, "pubkey: the client's WireGuard public key is required (the CLI makes a key pair when you bring none)");
-  auto key = key_from_base64(in["pubkey"].get<std::string>());
-  if (!key) return error(400, "pubkey is not a WireGuard public key (44 characters of base64, 32 bytes, not zero)");
+  auto key = wg::key_from_base64(in["pubkey"].get<std::string>());
+  if (!key || sodium_is_zero(key->data(), key->size())) return error(400, "pubkey is not a WireGuard public key (44 characters of base64, 32 bytes, not zero)");
   v.client_key = *key;
   auto sessions = own_sessions();
   for (const auto& s : wg::live_sessions(sessions, now))
@@ -319,7 +302,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   v.expires_ms = now + *ttl;
   auto r = replica_->put(crdt::Kind::access_session, id, crdt::encode_value(v), now);
   publish_local({r});
-  audit({{"event", "grant"}, {"session", id}, {"label", label}, {"address", v.address}, {"client_key", key_base64(*key)},
+  audit({{"event", "grant"}, {"session", id}, {"label", label}, {"address", v.address}, {"client_key", wg::key_to_base64(*key)},
          {"targets", targets}, {"expires_ms", v.expires_ms}, {"expires", iso_time(v.expires_ms)}});
   spdlog::info("access session {} ({}) granted: {} until {}", id, label, v.address, iso_time(v.expires_ms));
   after_event();  // persisted and on the device before the client gets its config
@@ -328,7 +311,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
                      json{{"id", id},
                           {"label", label},
                           {"address", v.address},
-                          {"server_key", key_base64(identity_->wireguard_public)},
+                          {"server_key", wg::key_to_base64(identity_->wireguard_public)},
                           {"endpoint", endpoint},
                           {"allowed_ips", wg::client_allowed_ips(resolved)},
                           {"expires_ms", v.expires_ms}}

@@ -16,20 +16,11 @@
 #include "base/hex.hpp"
 #include "crdt/values.hpp"
 #include "docker/container_records.hpp"
+#include "wg/key_text.hpp"
 
 namespace weft::agent {
 
 using json = nlohmann::json;
-
-namespace {
-
-std::string key_base64(const wg::Key& key) {
-  char out[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(out, sizeof out, key.data(), key.size(), sodium_base64_VARIANT_ORIGINAL);
-  return out;
-}
-
-}  // namespace
 
 void Agent::start_mesh() {
   if (options_.mesh.backend == "none") return;
@@ -303,7 +294,7 @@ std::string Agent::peers_json() {
   });
   uint64_t now_s = now_ms() / 1000;
   for (const auto& p : status.peers) {
-    json j{{"public_key", key_base64(p.public_key)},
+    json j{{"public_key", wg::key_to_base64(p.public_key)},
            {"endpoint", p.endpoint.empty() ? json() : json(p.endpoint)},
            {"path", "direct"},
            {"reason", json()},

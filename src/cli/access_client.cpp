@@ -11,26 +11,18 @@
 #include <memory>
 #include <stdexcept>
 
+#include "wg/key_text.hpp"
+
 namespace weft::cli {
-
-namespace {
-
-std::string base64(const uint8_t* bytes) {
-  char out[sodium_base64_ENCODED_LEN(32, sodium_base64_VARIANT_ORIGINAL)];
-  sodium_bin2base64(out, sizeof out, bytes, 32, sodium_base64_VARIANT_ORIGINAL);
-  return out;
-}
-
-}  // namespace
 
 ClientKeys new_client_keys() {
   if (sodium_init() < 0) throw std::runtime_error("libsodium failed to initialise");
-  std::array<uint8_t, 32> secret, pub;
+  wg::Key secret, pub;
   randombytes_buf(secret.data(), secret.size());
   secret[0] &= 248;  // X25519 clamping, as wg genkey does
   secret[31] = static_cast<uint8_t>((secret[31] & 127) | 64);
   if (crypto_scalarmult_base(pub.data(), secret.data()) != 0) throw std::runtime_error("cannot derive a public key");
-  ClientKeys keys{base64(secret.data()), base64(pub.data())};
+  ClientKeys keys{wg::key_to_base64(secret), wg::key_to_base64(pub)};
   sodium_memzero(secret.data(), secret.size());
   return keys;
 }

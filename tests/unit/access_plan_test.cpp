@@ -5,6 +5,7 @@
 #include "crdt/anti_entropy.hpp"
 #include "support/keys.hpp"
 #include "wg/access_plan.hpp"
+#include "wg/key_text.hpp"
 
 using namespace weft;
 using namespace weft::wg;
@@ -169,4 +170,16 @@ TEST(AccessPeers, LiveSessionsOnlyEachOnItsAddressAndMachinesRouteTheirBlocks) {
   EXPECT_EQ(p.allowed_ips, (std::vector<std::string>{"10.77.3.2/32"}));
   EXPECT_EQ(p.keepalive, kDefaultKeepalive);
   EXPECT_TRUE(p.endpoint.empty());
+}
+
+TEST(KeyText, Base64OfExactly32BytesAndNothingElse) {
+  Key k{};
+  for (size_t i = 0; i < k.size(); ++i) k[i] = static_cast<uint8_t>(i * 7);
+  auto text = key_to_base64(k);
+  EXPECT_EQ(text.size(), 44u);
+  EXPECT_EQ(key_from_base64(text), k);
+  for (std::string bad : {std::string(""), text.substr(0, 43), text + "=", std::string(44, '!'),
+                          std::string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="),  // 48 chars
+                          text.substr(0, 42) + "==", std::string(43, 'A') + " "})
+    EXPECT_FALSE(key_from_base64(bad)) << bad;
 }
