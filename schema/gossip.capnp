@@ -104,6 +104,18 @@ struct RelayBound {
   ready @2 :Bool;
 }
 
+# The periodic sync, digest first: the sender's membership and record set as (count, set hash).
+# The receiver answers with its own and `differs` set when they do not match; only then does the
+# sender run a full push-pull (it opens it: behind NAT only it can reach the other).
+struct SyncCheck {
+  members @0 :UInt32;
+  membersHash @1 :UInt64;
+  records @2 :UInt64;
+  recordsHashHigh @3 :UInt64;
+  recordsHashLow @4 :UInt64;
+  differs @5 :Bool;
+}
+
 # The sender is not repeated here: the sealed envelope names it, authenticated.
 # Messages travel in Cap'n Proto's packed encoding.
 struct Message {
@@ -118,6 +130,7 @@ struct Message {
     syncFinish @7 :SyncFinish;
     relayBind @10 :RelayBind;
     relayBound @11 :RelayBound;
+    syncCheck @12 :SyncCheck;
   }
   updates @8 :List(MemberUpdate);
   records @9 :List(Records.SignedRecord);

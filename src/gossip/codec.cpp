@@ -227,6 +227,14 @@ void fill_body(schema::Message::Body::Builder b, const Body& body) {
     out.setPeer(data(rd->peer));
     out.setChannel(rd->channel);
     out.setReady(rd->ready);
+  } else if (const auto* sc = std::get_if<SyncCheck>(&body)) {
+    auto out = b.initSyncCheck();
+    out.setMembers(sc->members);
+    out.setMembersHash(sc->members_hash);
+    out.setRecords(sc->records);
+    out.setRecordsHashHigh(static_cast<uint64_t>(sc->records_hash >> 64));
+    out.setRecordsHashLow(static_cast<uint64_t>(sc->records_hash));
+    out.setDiffers(sc->differs);
   }
 }
 
@@ -272,6 +280,11 @@ Body body_of(schema::Message::Body::Reader b) {
     case schema::Message::Body::RELAY_BOUND: {
       auto in = b.getRelayBound();
       return RelayBound{id_of(in.getPeer()), in.getChannel(), in.getReady()};
+    }
+    case schema::Message::Body::SYNC_CHECK: {
+      auto in = b.getSyncCheck();
+      return SyncCheck{in.getMembers(), in.getMembersHash(), in.getRecords(),
+                       static_cast<unsigned __int128>(in.getRecordsHashHigh()) << 64 | in.getRecordsHashLow(), in.getDiffers()};
     }
   }
   malformed();

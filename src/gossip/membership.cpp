@@ -22,6 +22,20 @@ size_t body_size(const Body& b) {
 
 bool live(MemberState s) { return s == MemberState::alive || s == MemberState::suspect; }
 
+// One member's (id, incarnation, state) as 64 bits; summed over the members (order-free).
+uint64_t member_hash(const Member& m) {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  auto mix = [&](uint8_t b) { h = (h ^ b) * 1099511628211ull; };
+  for (uint8_t b : m.id) mix(b);
+  for (int i = 0; i < 8; ++i) mix(static_cast<uint8_t>(m.incarnation >> (8 * i)));
+  mix(static_cast<uint8_t>(m.state));
+  h ^= h >> 31;  // splitmix64's finaliser spreads the bits before the sum
+  h *= 0xbf58476d1ce4e5b9ull;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebull;
+  return h ^ (h >> 31);
+}
+
 }  // namespace
 
 const char* state_name(MemberState state) {
@@ -461,8 +475,13 @@ void Membership::tick(uint64_t now, Effects& fx) {
       for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
   }
   if (now >= next_push_pull_at_) {
+    // Digest first: a full push-pull copies every member and the per-owner digest both ways,
+    // which at a thousand members is most of the steady-state cost, and usually finds nothing.
     next_push_pull_at_ = now + push_pull_interval();
-    for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
+    for (const Member* m : random_members(1, nullptr, false, now)) {
+      ++counters_.sync_checks;
+      send(m->address, sync_check(), now, fx, true, m->id);
+    }
   }
   if (now >= next_reconnect_at_) {
     next_reconnect_at_ = now + config_.reconnect_interval_ms;
@@ -523,6 +542,37 @@ void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, 
   pp.offer = crdt::make_offer(replica_, now);
   ++counters_.push_pulls;
   send(to, std::move(pp), now, fx, false, to_id);
+}
+
+SyncCheck Membership::sync_check() const {
+  SyncCheck c;
+  for (const auto& [id, m] : members_) {
+    ++c.members;
+    c.members_hash += member_hash(m);
+  }
+  c.records = replica_.state().size();
+  c.records_hash = replica_.state().total_hash().value;
+  return c;
+}
+
+// A check from a member: equal, nothing to do; otherwise we answer with ours, marked `differs`.
+// An answer marked `differs`: if we still differ, the full push-pull follows, opened by us.
+void Membership::on_sync_check(const MemberId& from, const std::string& from_address, const SyncCheck& check, uint64_t now,
+                               Effects& fx) {
+  SyncCheck mine = sync_check();
+  bool same = mine.members == check.members && mine.members_hash == check.members_hash && mine.records == check.records &&
+              mine.records_hash == check.records_hash;
+  std::string to = address_of(from, from_address);
+  if (check.differs) {
+    if (!same) send_push_pull(to, false, now, fx, from);
+    return;
+  }
+  if (same) {
+    ++counters_.syncs_skipped;
+    return;
+  }
+  mine.differs = true;
+  send(to, mine, now, fx, true, from);
 }
 
 void Membership::receive_records(const std::vector<crdt::Record>& records, uint64_t now) {
@@ -601,6 +651,8 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
     auto finish = crdt::on_push(replica_, sp->push, now, &accepted);
     publish(accepted);
     if (!finish.records.empty()) send(address_of(msg.from, from_address), SyncFinish{std::move(finish)}, now, fx, false, msg.from);
+  } else if (const auto* sc = std::get_if<SyncCheck>(&msg.body)) {
+    on_sync_check(msg.from, from_address, *sc, now, fx);
   } else if (const auto* sf = std::get_if<SyncFinish>(&msg.body)) {
     std::vector<crdt::Record> accepted;
     crdt::on_finish(replica_, sf->finish, now, &accepted);

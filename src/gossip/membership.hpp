@@ -61,6 +61,7 @@ struct GossipCounters {
   uint64_t last_checks = 0, last_checks_answered = 0;  // probes before a suspicion turns dead
   uint64_t pings_for_other = 0, unknown_acks = 0, stale_updates = 0;
   uint64_t push_pulls = 0, records_gossiped = 0;
+  uint64_t sync_checks = 0, syncs_skipped = 0;  // periodic syncs: checks sent; checks found equal
   uint64_t rtt_sum_ms = 0, rtt_count = 0;
 };
 
@@ -150,6 +151,9 @@ class Membership {
             std::optional<MemberId> to_id = std::nullopt);
   void send_push_pull(const std::string& to, bool join, uint64_t now, Effects& fx,
                       std::optional<MemberId> to_id = std::nullopt);
+  SyncCheck sync_check() const;  // our members and records as (count, set hash)
+  void on_sync_check(const MemberId& from, const std::string& from_address, const SyncCheck& check, uint64_t now,
+                     Effects& fx);
   std::string address_of(const MemberId& id, const std::string& fallback) const;
   void receive_records(const std::vector<crdt::Record>& records, uint64_t now);
 

@@ -70,7 +70,18 @@ struct RelayBound {
   bool ready = false;  // both ends are bound
 };
 
-using Body = std::variant<std::monostate, Ping, Ack, PingReq, Nack, PushPull, SyncPush, SyncFinish, RelayBind, RelayBound>;
+// The periodic sync, digest first (see Membership): counts and set hashes of the sender's
+// members and records; `differs` in the answer when the receiver's do not match.
+struct SyncCheck {
+  uint32_t members = 0;
+  uint64_t members_hash = 0;
+  uint64_t records = 0;
+  unsigned __int128 records_hash = 0;
+  bool differs = false;
+  bool operator==(const SyncCheck&) const = default;
+};
+using Body =
+    std::variant<std::monostate, Ping, Ack, PingReq, Nack, PushPull, SyncPush, SyncFinish, RelayBind, RelayBound, SyncCheck>;
 
 struct Message {
   MemberId from{};  // set by the sender; authenticated by the sealed envelope

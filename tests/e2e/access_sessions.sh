@@ -7,7 +7,8 @@
 # cluster network and access range, as a renter probing for more would: only m0's firewall
 # stands between it and the rest. Checks:
 #   - bad grants (zero TTL, malformed key, a target in the access range, an unknown service,
-#     an unknown id to revoke) fail with a message and change nothing;
+#     an unknown id to revoke, a local route into the access range) fail with a message and
+#     change nothing;
 #   - r1 (granted m0's .1:8080) reaches it, but not m0's .1:9090, not m1, not r2;
 #   - r2 (granted m1's .1:8080, on another machine) reaches it through m0, not m0's services;
 #   - the renters do not reach each other (a listener on r2 answers m0, not r1);
@@ -190,6 +191,11 @@ peer_gone "$r2_key" || e2e_fail "the restarted m0 put back r2's expired peer"
 not_reached "${R[1]}" "${NET[1]}.1:8080"
 wait_for 20 "m0 reaches m1's 8080 again (the mesh works after the restart)" answers "${H[0]}" "${NET[1]}.1:8080" m1-8080
 [ "$(weft_at 0 access ls --json | grep -c '"live": true')" -eq 0 ] || e2e_fail "sessions still live: $(weft_at 0 access ls --json)"
+e2e_log "a local route into the access range: grant refuses and changes nothing"
+ip -n "${H[1]}" route add 10.77.250.0/24 dev eth0
+out=$(weft_at 1 access grant --ttl 1h --to "${NET[1]}.1:8080" 2>&1) && e2e_fail "m1 granted a session over a conflicting route: $out"
+grep -q "overlaps the local route 10.77.250.0/24" <<<"$out" || e2e_fail "m1's refusal does not name the route: $out"
+[ "$(weft_at 1 access ls --json | grep -c '"id"')" -eq 0 ] || e2e_fail "the refused grant left a session on m1"
 e2e_log "expired sessions stay gone across a kill -9; audit log:"
 cat "$E2E_DIR/d0/access-audit.jsonl"
 e2e_log "PASS"

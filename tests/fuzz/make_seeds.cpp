@@ -37,6 +37,7 @@ static void gossip_seeds(const std::filesystem::path& dir, const SigningKey& key
   pp.offer = make_offer(replica, 1'700'000'000'000);
   bodies.push_back(pp);
   bodies.push_back(weft::gossip::SyncFinish{weft::crdt::SyncFinish{{r}}});
+  bodies.push_back(SyncCheck{3, 42, 7, 99, true});
   FrameSealer sealer(Keyring(ClusterKey{}), SigningKey::from_seed(SigningSeed{9}).public_key(), 5);
   int n = 0;
   for (const auto& body : bodies) {

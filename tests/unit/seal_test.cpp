@@ -108,6 +108,7 @@ TEST(GossipCodec, EveryBodyRoundTrips) {
   bodies.push_back(SyncFinish{crdt::SyncFinish{{record}}});
   bodies.push_back(RelayBind{test::test_key(2).public_key()});
   bodies.push_back(RelayBound{test::test_key(2).public_key(), 0x0123456789abcdefULL, true});
+  bodies.push_back(SyncCheck{1000, 0xfeedfacecafebeefULL, 3001, static_cast<unsigned __int128>(0x0102030405060708ULL) << 64 | 0x1112131415161718ULL, true});
   for (const auto& body : bodies) {
     Message m;
     m.from = k.public_key();
