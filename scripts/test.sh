@@ -18,7 +18,8 @@ run_suite() {  # name, build dir, cmake args...
   shift 2
   echo "=== $name: configure and build ($dir)"
   cmake -S . -B "$dir" -G Ninja "$@" >"$dir.configure.log" 2>&1 || { cat "$dir.configure.log"; return 1; }
-  cmake --build "$dir" -j "$jobs"
+  # `set -e` does not reach inside a function called with ||: every step says so itself.
+  cmake --build "$dir" -j "$jobs" || { echo "=== $name: BUILD FAILED"; return 1; }
   echo "=== $name: ctest"
   (cd "$dir" && ctest -j "$jobs" --output-on-failure --timeout 900)
 }

@@ -192,7 +192,7 @@ int main(int argc, char** argv) {
   write(dir, 5, 5, encode_value(ObservedEndpointValue{key.public_key(), {"10.0.0.2", 4000}}));
   write(dir, 6, 6, encode_value(ContainerLeaseValue{*Ipv4::parse("10.210.3.2"), "id", "name"}));
   write(dir, 7, 7, r.value);
-  write(dir, 8, 8, encode_value(AccessSessionValue{"l", "10.77.0.2", {}, 5}));
+  write(dir, 8, 8, encode_value(AccessSessionValue{"l", "10.77.0.2/32", {}, 5, {"api", "10.210.3.5:80"}, 1}));
   write(dir, 9, 9, encode_value(MachineRemovalValue{SigningKey::from_seed(SigningSeed{2}).public_key(), "gone"}));
   return 0;
 }
