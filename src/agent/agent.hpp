@@ -149,6 +149,7 @@ class Agent {
   void audit(nlohmann::json event);
   std::vector<wg::AccessSession> own_sessions() const;
   void expire_sessions(uint64_t now);
+  std::optional<crdt::Record> end_session(const wg::AccessSession& s, nlohmann::json event, uint64_t now);
   void apply_access_rules(uint64_t now);
   void audit_sessions(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void prune_sessions(uint64_t now);

@@ -118,18 +118,27 @@ void Agent::expire_sessions(uint64_t now) {
   std::vector<crdt::Record> written;
   for (const auto& s : sessions) {
     if (s.value.expires_ms > now) continue;
-    if (auto r = replica_->erase(crdt::Kind::access_session, s.id, now)) written.push_back(*r);
-    auto bytes = session_seen_[s.id];
-    audit({{"event", "expire"}, {"session", s.id}, {"label", s.value.label}, {"address", s.value.address},
-           {"expires_ms", s.value.expires_ms}, {"late_ms", now - s.value.expires_ms}, {"rx_bytes", bytes.first},
-           {"tx_bytes", bytes.second}});
-    spdlog::info("access session {} ({}) expired", s.id, s.value.label);
-    session_bytes_.erase(s.id);
-    session_seen_.erase(s.id);
-    first_handshakes_.erase(s.id);
+    if (auto r = end_session(s, {{"event", "expire"}, {"expires_ms", s.value.expires_ms}, {"late_ms", now - s.value.expires_ms}}, now))
+      written.push_back(*r);
   }
   if (!written.empty()) publish_local(std::move(written));
   next_access_expiry_ = wg::next_expiry(sessions, now).value_or(UINT64_MAX);
+}
+
+// Revoke and expiry alike: the record's tombstone (returned for publishing), the audit line with
+// the final byte counts, and what we remembered of the session forgotten.
+std::optional<crdt::Record> Agent::end_session(const wg::AccessSession& s, json event, uint64_t now) {
+  auto r = replica_->erase(crdt::Kind::access_session, s.id, now);
+  auto bytes = session_seen_[s.id];
+  std::string what = event["event"].get<std::string>();
+  event.update(json{{"session", s.id}, {"label", s.value.label}, {"address", s.value.address}, {"rx_bytes", bytes.first},
+                    {"tx_bytes", bytes.second}});
+  audit(std::move(event));
+  spdlog::info("access session {} ({}): {}", s.id, s.value.label, what);
+  session_bytes_.erase(s.id);
+  session_seen_.erase(s.id);
+  first_handshakes_.erase(s.id);
+  return r;
 }
 
 // The access chain's rules for the live sessions (service targets resolved anew).
@@ -223,15 +232,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
     std::string id = req.path.substr(std::string("/v1/access/").size());
     for (const auto& s : own_sessions()) {
       if (s.id != id) continue;
-      auto r = replica_->erase(crdt::Kind::access_session, s.id, now);
-      auto bytes = session_seen_[s.id];
-      audit({{"event", "revoke"}, {"session", s.id}, {"label", s.value.label}, {"address", s.value.address},
-             {"rx_bytes", bytes.first}, {"tx_bytes", bytes.second}});
-      spdlog::info("access session {} ({}) revoked", s.id, s.value.label);
-      session_bytes_.erase(s.id);
-      session_seen_.erase(s.id);
-      first_handshakes_.erase(s.id);
-      if (r) publish_local({*r});
+      if (auto r = end_session(s, {{"event", "revoke"}}, now)) publish_local({*r});
       after_event();  // the peer leaves the device now, not at the next check
       return ApiResponse{200, "application/json", json{{"revoked", s.id}}.dump()};
     }
