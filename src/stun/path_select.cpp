@@ -1,5 +1,7 @@
 #include "stun/path_select.hpp"
 
+#include <algorithm>
+
 namespace weft::stun {
 
 const char* path_name(PathKind kind) {
@@ -14,6 +16,7 @@ const char* path_name(PathKind kind) {
 
 void PathSelector::start_round(const PathInputs& in, const std::string& why) {
   kind_ = PathKind::trying;
+  relay_roam_at_ = 0;
   first_slot_ = slot(in);
   round_started_ = in.now;
   endpoint_.clear();
@@ -35,6 +38,8 @@ bool PathSelector::choose(const std::string& endpoint, const PathInputs& in) {
 bool PathSelector::reached_since(const PathInputs& in, uint64_t since) const {
   bool via_relay = in.relay && in.device_endpoint == *in.relay;
   if (via_relay || in.device_endpoint.empty()) return false;
+  // Nothing from before the peer last reached us over the relay counts (see step()).
+  if (relay_roam_at_) since = std::max(since, relay_roam_at_ + 1'001);
   // Handshake times have a resolution of seconds on some backends: a second's slack.
   if (in.last_handshake_ms && in.last_handshake_ms + 1'000 >= since) return true;
   return in.rx_bytes > rx_at_choice_;
@@ -84,6 +89,13 @@ PathChoice PathSelector::step(const PathInputs& in) {
   }
 
   if (kind_ == PathKind::trying || kind_ == PathKind::none) {
+    if (kind_ == PathKind::trying && in.relay && in.device_endpoint == *in.relay) {
+      // The peer is on the relay already (its round ended first) and WireGuard followed its
+      // packets there; the device gets our candidate back. That handshake and those bytes
+      // came over the relay: they are no evidence for the candidate, only what comes later is.
+      relay_roam_at_ = in.now;
+      rx_at_choice_ = in.rx_bytes;
+    }
     if (chosen_at_ && reached_since(in, chosen_at_)) {
       kind_ = PathKind::direct;
       endpoint_ = in.device_endpoint;

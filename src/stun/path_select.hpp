@@ -74,6 +74,7 @@ class PathSelector {
   PathKind kind_ = PathKind::none;
   std::string endpoint_;
   uint64_t chosen_at_ = 0, rx_at_choice_ = 0;
+  uint64_t relay_roam_at_ = 0;  // this round: when the device was last seen on the relay
   uint64_t epoch_ = 0;
   bool started_ = false;
   uint64_t first_slot_ = 0;  // the slot this round began in

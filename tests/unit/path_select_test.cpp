@@ -199,6 +199,53 @@ TEST(PathSelect, OnTheRelayDirectIsRetriedEveryTenMinutesAndAPeerReachingUsDirec
   EXPECT_EQ(c.endpoint, "203.0.113.20:51820");
 }
 
+// Both ends' rounds end in the same slot, but one a moment first: its handshake over the relay
+// reaches the other while that one still tries a candidate. WireGuard follows the packets to
+// the relay and the device gets the candidate back; the handshake must not pass for direct.
+TEST(PathSelect, AHandshakeThatCameOverTheRelayDoesNotMakeTheCandidateDirect) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820", "203.0.113.20:52650"});
+  in.relay = "127.0.0.1:40100";
+  sel.step(in);
+  in.device_endpoint = "203.0.113.20:51820";
+  in.now = kEpoch + 16'000;
+  ASSERT_EQ(sel.step(in).endpoint, "203.0.113.20:52650");
+  in.device_endpoint = "203.0.113.20:52650";
+  in.now = kEpoch + 29'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::trying);
+  // The peer's round ended: its handshake arrives over the relay; WireGuard roams there.
+  in.last_handshake_ms = kEpoch + 29'400;
+  in.rx_bytes = 148;
+  in.device_endpoint = "127.0.0.1:40100";
+  in.now = kEpoch + 29'500;
+  auto c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::trying);
+  EXPECT_EQ(c.endpoint, "203.0.113.20:52650");  // the device gets the candidate back
+  in.device_endpoint = c.endpoint;
+  in.now = kEpoch + 29'800;
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);  // the relayed handshake is no evidence
+  in.now = kEpoch + 31'000;  // our round ends too: the relay
+  c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::relay);
+  EXPECT_EQ(c.endpoint, "127.0.0.1:40100");
+}
+
+// A round where the relay roam was seen still takes a real direct answer that comes later.
+TEST(PathSelect, AfterARelayRoamADirectAnswerStillCounts) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820"});
+  in.relay = "127.0.0.1:40100";
+  sel.step(in);
+  in.device_endpoint = "127.0.0.1:40100";  // a relayed packet from before the round
+  in.rx_bytes = 92;
+  in.now = kEpoch + 2'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);
+  in.device_endpoint = "203.0.113.20:51820";
+  in.rx_bytes = 184;  // then the peer answers at the candidate
+  in.now = kEpoch + 3'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::direct);
+}
+
 // ---------------------------------------------------------------- relay
 
 namespace {
