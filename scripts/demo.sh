@@ -2,14 +2,22 @@
 # The demo: a real weft mesh in network namespaces on this machine.
 #   scripts/demo.sh          install, build, start the mesh, show it, keep it running until Ctrl-C
 #   scripts/demo.sh --down   remove a mesh left by an earlier run (namespaces, agents, files)
-# Three machines (namespaces weft-m0..m2) on one LAN (198.51.100.0/24, a documentation range),
-# each running `weft agent` with userspace WireGuard (wireguard-go); m1 and m2 join with m0's
-# address only. A "container" (namespace weft-api on m1's bridge) serves HTTP as service `api`.
-# Machines behind NAT and Docker containers come with the NAT and container work (issues 7, 8).
+# An "internet" switch (203.0.113.0/24, TEST-NET-3) with three machines, each a network
+# namespace running `weft agent` with userspace WireGuard (wireguard-go):
+#   m0 on the switch itself (public, 203.0.113.10), founds the cluster;
+#   m1 behind router r1, an endpoint-independent NAT (most home routers), LAN 192.168.1.0/24;
+#   m2 behind router r2, a symmetric NAT (a new port per destination), LAN 192.168.2.0/24.
+# m1 and m2 join with m0's address only. m0-m1 and m0-m2 are direct, m1-m2 goes through the
+# relay on m0 (nothing can punch through a symmetric NAT to an endpoint-dependent filter). A
+# "container" (namespace weft-api on m1's bridge) serves HTTP as service `api`; the Docker
+# integration itself is proven against a real dockerd by tests/e2e/docker_containers.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=/run/weft-demo
-NSS=(weft-lan weft-m0 weft-m1 weft-m2 weft-api)
+# Switch, NAT routers and hosts come from the e2e tests' helpers (tests/e2e/lib.sh).
+source tests/e2e/lib.sh
+exec 3>&2
+E2E_NSS=()
 
 down() {
   set +e
@@ -20,7 +28,8 @@ down() {
       kill -KILL "$pid" 2>/dev/null
     done <$STATE/pids
   fi
-  for ns in "${NSS[@]}"; do
+  local ns
+  for ns in $(cat $STATE/namespaces 2>/dev/null) "${E2E_NSS[@]}"; do
     ip netns del "$ns" 2>/dev/null
     rm -rf "/etc/netns/$ns"
   done
@@ -55,32 +64,28 @@ wait_for() {  # SECONDS WHAT CMD...
   done
 }
 
-step "a LAN and three machines (network namespaces)"
-ip netns add weft-lan
-ip -n weft-lan link set lo up
-ip -n weft-lan link add br0 type bridge
-ip -n weft-lan link set br0 up
-for i in 0 1 2; do
-  ip netns add weft-m$i
-  ip -n weft-m$i link set lo up
-  ip link add eth0 netns weft-m$i type veth peer name m$i netns weft-lan
-  ip -n weft-lan link set m$i master br0 up
-  ip -n weft-m$i addr add 198.51.100.1$i/24 dev eth0
-  ip -n weft-m$i link set eth0 up
-done
-echo "weft-m0 198.51.100.10, weft-m1 198.51.100.11, weft-m2 198.51.100.12"
+step "an internet switch, a public machine and two machines behind NAT routers (network namespaces)"
+IP=(203.0.113.10 192.168.1.2 192.168.2.2)
+e2e_switch weft-inet
+e2e_ns weft-m0
+e2e_plug weft-inet weft-m0 eth0 "${IP[0]}/24"
+e2e_nat_router weft-inet weft-r1 weft-m1 203.0.113.11 192.168.1 eim
+e2e_nat_router weft-inet weft-r2 weft-m2 203.0.113.12 192.168.2 sym
+printf "%s\n" "${E2E_NSS[@]}" >$STATE/namespaces
+echo "m0 ${IP[0]} (public); m1 ${IP[1]} behind r1 (endpoint-independent NAT, 203.0.113.11);"
+echo "m2 ${IP[2]} behind r2 (symmetric NAT, 203.0.113.12)"
 
 start_agent() {  # I [args]
   local i=$1
   shift
   # Each machine gets its own /run/wireguard (the UAPI socket path is global otherwise).
   ip netns exec weft-m$i sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent \
-    --data-dir $STATE/m$i --bind 198.51.100.1$i:51821 --wg-backend userspace --dns-upstream none --docker off "$@" \
+    --data-dir $STATE/m$i --bind ${IP[$i]}:51821 --wg-backend userspace --dns-upstream none --docker off "$@" \
     >$STATE/m$i.log 2>&1 &
   echo $! >>$STATE/pids
 }
 step "weft init on m0, weft agent on every machine (m1 and m2 know only m0's address)"
-show "$WEFT init --data-dir $STATE/m0 --name m0 --advertise 198.51.100.10:51821 | tail -n1 > $STATE/token"
+show "$WEFT init --data-dir $STATE/m0 --name m0 --advertise ${IP[0]}:51821 | tail -n1 > $STATE/token"
 start_agent 0
 for i in 1 2; do
   mkdir -p $STATE/m$i
@@ -91,13 +96,21 @@ ready() { [ -n "$(mesh_address "$1")" ]; }
 for i in 0 1 2; do wait_for 60 "m$i's /24" ready $i; done
 A0=$(mesh_address 0) A1=$(mesh_address 1) A2=$(mesh_address 2)
 pings() { ip netns exec weft-m0 ping -c1 -W1 -q "$A1" && ip netns exec weft-m0 ping -c1 -W1 -q "$A2" &&
-  ip netns exec weft-m1 ping -c1 -W1 -q "$A2"; }
-wait_for 60 "the tunnels" pings
+  ip netns exec weft-m1 ping -c1 -W1 -q "$A2" && ip netns exec weft-m2 ping -c1 -W1 -q "$A1"; }
+wait_for 120 "the tunnels (m0-m1, m0-m2, m1-m2)" pings
+# m1 and m2 settle on the relay once their hole punch has failed (a few attempts, tens of seconds).
+path_of() {  # I NAME: "direct" or "relay" in machine I's view of NAME
+  "$WEFT" peers --json --data-dir $STATE/m$1 | python3 -c '
+import json, sys
+print(next((p["path"] for p in json.load(sys.stdin) if p["machine"] == sys.argv[1]), ""))' "$2"
+}
+relayed() { [ "$(path_of 1 m2)" = relay ] && [ "$(path_of 2 m1)" = relay ]; }
+wait_for 180 "m1 and m2 to settle on the relay through m0" relayed
 
 step "a container on m1's bridge serving HTTP, registered as service api"
 NET1=${A1%.1}
-ip netns add weft-api
-ip -n weft-api link set lo up
+e2e_ns weft-api
+echo weft-api >>$STATE/namespaces
 ip link add eth0 netns weft-api type veth peer name vapi netns weft-m1
 ip -n weft-m1 link set vapi master weft-br up
 ip -n weft-api addr add "$NET1.2/24" dev eth0
@@ -112,17 +125,22 @@ show "$WEFT service add api $NET1.2:80 --port-name http --data-dir $STATE/m1"
 
 step "what the mesh looks like"
 show "$WEFT members --data-dir $STATE/m0"
-show "$WEFT peers --data-dir $STATE/m0"
+show "$WEFT peers --data-dir $STATE/m1    # m0 direct (through r1's mapping), m2 through the relay on m0"
+show "$WEFT peers --data-dir $STATE/m2    # behind the symmetric NAT: m0 direct, m1 relayed"
 show "ip netns exec weft-m0 ping -c2 -q $A2 | tail -n2"
-# m0 resolves through its own .1 (ip netns exec bind-mounts /etc/netns/NS/resolv.conf).
-mkdir -p /etc/netns/weft-m0
-echo "nameserver $A0" >/etc/netns/weft-m0/resolv.conf
-resolves() { [ -n "$(ip netns exec weft-m0 dig +short +time=1 +tries=1 @"$A0" api.internal)" ]; }
-wait_for 30 "api.internal in m0's DNS" resolves
+# Each machine resolves through its own .1 (ip netns exec bind-mounts /etc/netns/NS/resolv.conf).
+for i in 0 2; do
+  mkdir -p /etc/netns/weft-m$i
+  eval "echo nameserver \$A$i" >/etc/netns/weft-m$i/resolv.conf
+done
+resolves() { [ -n "$(ip netns exec weft-m$1 dig +short +time=1 +tries=1 @"$2" api.internal)" ]; }
+wait_for 30 "api.internal in m0's DNS" resolves 0 "$A0"
+wait_for 30 "api.internal in m2's DNS" resolves 2 "$A2"
 show "ip netns exec weft-m0 dig +short @$A0 api.internal"
 show "ip netns exec weft-m0 dig +short @$A0 SRV _http._tcp.api.internal"
 show "ip netns exec weft-m0 dig +short @$A0 m2.m.internal"
-show "ip netns exec weft-m0 curl -s http://api.internal/"
+show "ip netns exec weft-m0 curl -s http://api.internal/    # m0 -> m1, direct"
+show "ip netns exec weft-m2 curl -s http://api.internal/    # m2 -> m1, symmetric NAT to NAT, relayed by m0"
 
 step "the simulator: 50 machines, a partition and its heal, same cores in virtual time"
 show "build/weft-sim --scenario partition-heal --nodes 50 --seed 1"
