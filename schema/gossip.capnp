@@ -74,6 +74,8 @@ struct SyncFinish {
 struct Ping {
   seq @0 :UInt32;
   target @1 :Data;
+  # Sent over the stream transport (TCP) when datagram probes failed; answered by a streamAck.
+  stream @2 :Bool;
 }
 
 struct PingReq {
@@ -131,6 +133,7 @@ struct Message {
     relayBind @10 :RelayBind;
     relayBound @11 :RelayBound;
     syncCheck @12 :SyncCheck;
+    streamAck @13 :UInt32;  # the answer to a stream ping, on the stream transport
   }
   updates @8 :List(MemberUpdate);
   records @9 :List(Records.SignedRecord);

@@ -121,11 +121,35 @@ void SimCluster::flush(size_t from, gossip::Effects& fx) {
       continue;
     }
     uint64_t delay = net_.latency_ms + (net_.jitter_ms ? rng_.below(net_.jitter_ms + 1) : 0);
+    if (stream) delay += stream_delay(from, it->second);
     uint64_t order = order_++;
     payloads_.emplace(order, std::move(out.message));
     events_.push(Event{now_ + delay, order, it->second, nodes_[it->second].epoch, from, true});
   }
   fx.out.clear();
+}
+
+// TCP under datagram loss: nothing is lost, but late. A connection idle for 30 s is gone (the
+// agent sweeps them): opening one costs a round trip, and a lost SYN or SYN-ACK costs Linux's
+// initial retransmission timeout, 1 s, doubling. On an open connection a lost segment waits
+// for the minimum RTO, 200 ms, doubling.
+uint64_t SimCluster::stream_delay(size_t from, size_t to) {
+  constexpr uint64_t kIdleMs = 30'000;
+  auto pair = from < to ? std::make_pair(from, to) : std::make_pair(to, from);
+  auto [it, fresh] = connections_.try_emplace(pair, now_);
+  bool open = !fresh && now_ - it->second <= kIdleMs;
+  it->second = now_;
+  uint64_t delay = 0;
+  auto retransmits = [&](uint64_t rto, int segments) {
+    for (int s = 0; s < segments; ++s)
+      for (uint64_t t = rto; net_.loss > 0 && rng_.unit() < net_.loss && t < 64'000; t *= 2) delay += t;
+  };
+  if (!open) {
+    delay += 2 * net_.latency_ms;
+    retransmits(1'000, 2);
+  }
+  retransmits(200, 1);
+  return delay;
 }
 
 void SimCluster::schedule_wakeup(size_t i) {

@@ -25,7 +25,7 @@ namespace weft::sim {
 struct NetworkConfig {
   uint64_t latency_ms = 1;
   uint64_t jitter_ms = 2;
-  double loss = 0.0;  // per datagram; stream messages (state transfers) are not lost
+  double loss = 0.0;  // per datagram; stream messages are not lost but delayed (SimCluster::stream_delay)
 };
 
 class SimCluster {
@@ -122,6 +122,7 @@ class SimCluster {
   void start_node(size_t i, const std::vector<size_t>& seeds);
   void flush(size_t from, gossip::Effects& fx);
   void schedule_wakeup(size_t i);
+  uint64_t stream_delay(size_t from, size_t to);
   void step(const Event& e);
 
   gossip::GossipConfig gossip_;
@@ -134,6 +135,7 @@ class SimCluster {
   std::vector<Node> nodes_;
   std::map<std::string, size_t> by_address_;
   std::set<std::pair<size_t, size_t>> cuts_;
+  std::map<std::pair<size_t, size_t>, uint64_t> connections_;  // stream connections: last use
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::unordered_map<uint64_t, gossip::Message> payloads_;
   uint64_t messages_sent_ = 0, messages_lost_ = 0, trace_hash_ = 0xcbf29ce484222325ull;
@@ -145,7 +147,7 @@ class SimCluster {
   std::optional<crdt::SubnetClaimer> claimer_;
   std::vector<uint64_t> next_settle_;
   std::vector<uint64_t> settled_claims_;  // claims' kind_version at the last settle: unchanged, skip
-  std::map<crdt::OwnerId, size_t> by_id_;
+  crdt::IdMap<size_t> by_id_;
   void after(size_t i);
 };
 

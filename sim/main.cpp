@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   app.add_option("--nemesis", o.nemesis, "nemesis: fault schedule, faults separated by ';' (default: drawn from the seed)");
   app.add_option("--nemesis-file", nemesis_file, "nemesis: fault schedule file, one fault per line")->check(CLI::ExistingFile);
   app.add_option("--trace-member", o.trace_member, "print every membership event about this node");
+  app.add_flag("--stream-pings,!--no-stream-pings", o.stream_pings,
+               "the stream ping fallback after failed datagram probes (default on)");
   app.add_flag("--broken-merge", o.broken_merge, "test-only: a broken merge rule the invariants must catch");
   CLI11_PARSE(app, argc, argv);
   if (!nemesis_file.empty()) {
@@ -60,7 +62,7 @@ int main(int argc, char** argv) {
                        {"rounds_to_99.99%", r.rounds_to_9999}, {"rounds_to_100%", r.rounds_to_all},
                        {"seconds_to_99.99%", r.seconds_to_9999}, {"seconds_to_100%", r.seconds_to_all},
                        {"detection_p50_s", r.detect_p50}, {"detection_p99_s", r.detect_p99}, {"detection_max_s", r.detect_max},
-                       {"false_dead", r.false_dead}, {"dead_after_heal", r.dead_after_heal}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
+                       {"false_dead", r.false_dead}, {"probe_failures", r.probe_failures}, {"stream_rescues", r.stream_rescues}, {"dead_after_heal", r.dead_after_heal}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
                        {"join_s", r.join_seconds}, {"settle_s", r.settle_seconds},
                        {"steady_bytes_per_node_s", r.steady_bytes_per_node_s}, {"steady_kbit_per_node_s", r.steady_bytes_per_node_s * 8 / 1000},
                        {"steady_speedup", r.steady_speedup}, {"probe_periods", r.probe_periods},

@@ -38,7 +38,9 @@ class Run {
   Run(const ScenarioOptions& o, double default_loss) : o_(o), rng_(o.seed) {
     NetworkConfig net;
     net.loss = o.loss >= 0 ? o.loss : default_loss;
-    cluster_ = std::make_unique<SimCluster>(o.seed, gossip::GossipConfig{}, net);
+    gossip::GossipConfig gossip;
+    gossip.stream_pings = o.stream_pings;
+    cluster_ = std::make_unique<SimCluster>(o.seed, gossip, net);
     cluster_->count_bytes(o.count_bytes);
   }
 
@@ -328,7 +330,12 @@ class Run {
                                                 std::to_string((e.at - start_) / 1000.0) + " s");
       }
     }
-    for (size_t i = 0; i < c().size(); ++i) report_.probe_periods += c().membership(i).counters().probes;
+    for (size_t i = 0; i < c().size(); ++i) {
+      const auto& counters = c().membership(i).counters();
+      report_.probe_periods += counters.probes;
+      report_.probe_failures += counters.probe_failures;
+      report_.stream_rescues += counters.stream_rescues;
+    }
     if (report_.simulated_seconds > 0)
       report_.bytes_per_node_s = c().bytes_sent() / report_.simulated_seconds / static_cast<double>(c().size());
     report_.trace_hash = c().trace_hash();

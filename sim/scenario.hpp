@@ -16,9 +16,10 @@ struct ScenarioOptions {
   bool broken_merge = false; // test-only: replicas keep the first version they see
   bool count_bytes = true;
   uint64_t duration_s = 300;  // loss: how long the steady loss runs before the measurements
-  long trace_member = -1;
+  long trace_member = -1;  // >= 0: print every membership event about this node (diagnosis)
   // nemesis: the fault schedule (see nemesis.hpp); empty: one drawn from the seed.
-  std::string nemesis;    // >= 0: print every membership event about this node (diagnosis)
+  std::string nemesis;
+  bool stream_pings = true;  // GossipConfig::stream_pings (off: to measure what it saves)
 };
 
 struct ScenarioReport {
@@ -39,6 +40,8 @@ struct ScenarioReport {
   double steady_bytes_per_node_s = 0;
   double steady_speedup = 0;        // simulated seconds per wall second in the steady window
   uint64_t probe_periods = 0;       // probes started by all nodes over the run
+  uint64_t probe_failures = 0;      // probes that ended unanswered (each raises a suspicion)
+  uint64_t stream_rescues = 0;      // probes the stream ping fallback answered first
   uint64_t trace_hash = 0;
   std::vector<std::string> nemesis;  // the faults applied, in schedule syntax
 };

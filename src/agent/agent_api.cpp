@@ -125,6 +125,11 @@ std::string Agent::metrics_text() const {
   line("weft_probes_total", "", c.probes);
   line("weft_probe_failures_total", "", c.probe_failures);
   line("weft_refutes_total", "", c.refutes);
+  out += "# HELP weft_stream_ping_rescues_total Probes the stream (TCP) ping answered first: datagrams lost on the way.\n";
+  line("weft_stream_pings_total", "", c.stream_pings);
+  line("weft_stream_ping_rescues_total", "", c.stream_rescues);
+  line("weft_sync_checks_total", "", c.sync_checks);
+  line("weft_syncs_skipped_total", "", c.syncs_skipped);
   out += "# HELP weft_probe_rtt_ms_avg Average probe round trip.\n# TYPE weft_probe_rtt_ms_avg gauge\n";
   line("weft_probe_rtt_ms_avg", "", c.rtt_count ? c.rtt_sum_ms / c.rtt_count : 0);
   out += "# TYPE weft_local_health gauge\n";

@@ -31,7 +31,7 @@ struct OwnerDigest {
   bool operator==(const OwnerDigest&) const = default;
 };
 
-using Digest = std::map<OwnerId, OwnerDigest>;
+using Digest = IdMap<OwnerDigest>;
 
 // The (key, HLC) list of one owner's records: sent when digests alone cannot tell which
 // records a peer lacks (it holds an older version of something, or lost something).

@@ -6,6 +6,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 
@@ -31,12 +32,35 @@ const char* kind_name(Kind kind);
 using OwnerId = std::array<uint8_t, 32>;
 using Signature = std::array<uint8_t, 64>;
 
+// Ids in byte order, as std::array's own comparison, but the first 8 bytes compared as one
+// integer: ids are random, so that almost always decides, and maps keyed by ids (every member,
+// every record, in every replica) are the simulator's hottest code at 1,000 machines.
+inline std::strong_ordering compare_ids(const OwnerId& a, const OwnerId& b) {
+  uint64_t x = 0, y = 0;
+  for (size_t i = 0; i < 8; ++i) {
+    x = x << 8 | a[i];
+    y = y << 8 | b[i];
+  }
+  if (x != y) return x <=> y;
+  return a <=> b;
+}
+struct IdLess {
+  bool operator()(const OwnerId& a, const OwnerId& b) const { return compare_ids(a, b) < 0; }
+};
+template <typename Value>
+using IdMap = std::map<OwnerId, Value, IdLess>;
+
 // Owner first, so one owner's records are a contiguous range of an ordered map.
 struct RecordKey {
   OwnerId owner{};
   Kind kind = Kind::machine;
   std::string name;
-  auto operator<=>(const RecordKey&) const = default;
+  std::strong_ordering operator<=>(const RecordKey& o) const {
+    if (auto c = compare_ids(owner, o.owner); c != 0) return c;
+    if (auto c = kind <=> o.kind; c != 0) return c;
+    return name <=> o.name;
+  }
+  bool operator==(const RecordKey&) const = default;
 };
 
 struct Record {

@@ -36,12 +36,17 @@ class BroadcastQueue {
     if (!more_for_same_message) ++message_;
     size_t used = 0;
     std::vector<typename Entries::iterator> sent;
-    size_t looked = 0;
+    size_t looked = 0, misfits = 0;
     for (const auto& [rank, it] : order_) {
       // Only the head of the queue competes for a packet: a long queue costs no more per send.
-      if (budget - used < kMinItemBytes || ++looked > kMaxScan) break;
+      // Items of one kind are of similar size: after a few that did not fit, none will.
+      if (budget - used < kMinItemBytes || ++looked > kMaxScan || misfits > kMaxMisfits) break;
       const Entry& e = it->second;
-      if (e.size > budget - used || e.message == message_) continue;
+      if (e.message == message_) continue;
+      if (e.size > budget - used) {
+        ++misfits;
+        continue;
+      }
       out.push_back(e.item);
       used += e.size;
       sent.push_back(it);
@@ -65,6 +70,7 @@ class BroadcastQueue {
  private:
   static constexpr size_t kMinItemBytes = 32;
   static constexpr size_t kMaxScan = 64;
+  static constexpr size_t kMaxMisfits = 4;
   struct Entry {
     Item item;
     size_t size;

@@ -179,8 +179,12 @@ void fill_body(schema::Message::Body::Builder b, const Body& body) {
     auto ping = b.initPing();
     ping.setSeq(p->seq);
     ping.setTarget(data(p->target));
+    ping.setStream(p->stream);
   } else if (const auto* a = std::get_if<Ack>(&body)) {
-    b.setAck(a->seq);
+    if (a->stream)
+      b.setStreamAck(a->seq);
+    else
+      b.setAck(a->seq);
   } else if (const auto* r = std::get_if<PingReq>(&body)) {
     auto req = b.initPingReq();
     req.setSeq(r->seq);
@@ -241,8 +245,10 @@ void fill_body(schema::Message::Body::Builder b, const Body& body) {
 Body body_of(schema::Message::Body::Reader b) {
   switch (b.which()) {
     case schema::Message::Body::GOSSIP: return std::monostate{};
-    case schema::Message::Body::PING: return Ping{b.getPing().getSeq(), id_of(b.getPing().getTarget())};
-    case schema::Message::Body::ACK: return Ack{b.getAck()};
+    case schema::Message::Body::PING:
+      return Ping{b.getPing().getSeq(), id_of(b.getPing().getTarget()), b.getPing().getStream()};
+    case schema::Message::Body::ACK: return Ack{b.getAck(), false};
+    case schema::Message::Body::STREAM_ACK: return Ack{b.getStreamAck(), true};
     case schema::Message::Body::PING_REQ:
       return PingReq{b.getPingReq().getSeq(), id_of(b.getPingReq().getTarget()),
                      text_of(b.getPingReq().getTargetAddress())};

@@ -27,6 +27,10 @@ struct GossipConfig {
   size_t packet_budget = 1400;              // bytes of a datagram's payload before sealing
   double record_share = 0.5;                // share of piggyback budget kept for state deltas
   unsigned record_retransmit_factor = 1;    // records: retransmit limit x this
+  // memberlist's TCP ping: when the direct datagram probe times out, a ping also goes over the
+  // stream transport alongside the indirect probes (and with the last check of a suspicion). A
+  // lossy path then rarely makes a live member suspect; a partition still does.
+  bool stream_pings = true;
 };
 
 }  // namespace weft::gossip

@@ -157,7 +157,7 @@ void Membership::set_address(Member& m, const std::string& address) {
   claim_address(m);
 }
 
-void Membership::remove_member(std::map<MemberId, Member>::iterator it) {
+void Membership::remove_member(crdt::IdMap<Member>::iterator it) {
   std::erase(others_, &it->second);
   if (auto a = by_address_.find(it->second.address); a != by_address_.end() && a->second == it->first) by_address_.erase(a);
   members_.erase(it);
@@ -338,7 +338,7 @@ void Membership::start_probe(uint64_t now, Effects& fx) {
   ++counters_.probes;
   // Buddy system: a suspect hears of its suspicion directly, first thing in the ping.
   if (m.state == MemberState::suspect) broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
-  send(m.address, Ping{p.seq, p.target}, now, fx, true, m.id);
+  send(m.address, Ping{p.seq, p.target, false}, now, fx, true, m.id);
 }
 
 Suspicion* Membership::suspicion_checked_by(uint32_t seq) {
@@ -354,9 +354,16 @@ void Membership::start_check(const MemberId& id, Suspicion& suspicion, uint64_t 
   ++counters_.last_checks;
   // Buddy system: the ping tells the member of its suspicion, so it refutes on the ack.
   broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
-  send(m.address, Ping{seq, id}, now, fx, true, id);
+  send(m.address, Ping{seq, id, false}, now, fx, true, id);
   for (const Member* h : random_members(config_.indirect_checks, &id, false, now))
     send(h->address, PingReq{seq, id, m.address}, now, fx, true, h->id);
+  send_stream_ping(m, seq, now, fx);
+}
+
+void Membership::send_stream_ping(const Member& m, uint32_t seq, uint64_t now, Effects& fx) {
+  if (!config_.stream_pings) return;
+  ++counters_.stream_pings;
+  send(m.address, Ping{seq, m.id, true}, now, fx, false, m.id);
 }
 
 void Membership::finish_probe(uint64_t now, Effects& fx) {
@@ -432,6 +439,7 @@ void Membership::tick(uint64_t now, Effects& fx) {
       send(h->address, PingReq{probe_->seq, target.id, target.address}, now, fx, true, h->id);
     }
     probe_->nacks_expected = static_cast<unsigned>(helpers.size());
+    send_stream_ping(target, probe_->seq, now, fx);
   }
   if (probe_ && now >= probe_->deadline) finish_probe(now, fx);
   if (!probe_ && now >= next_probe_at_) {
@@ -593,20 +601,27 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       ++counters_.pings_for_other;
       return;
     }
-    send(from_address, Ack{ping->seq}, now, fx, true, msg.from);
+    // A stream ping is answered on the stream, without piggyback (it is small and reliable).
+    send(from_address, Ack{ping->seq, ping->stream}, now, fx, !ping->stream, msg.from);
   } else if (const auto* ack = std::get_if<Ack>(&msg.body)) {
     if (probe_ && ack->seq == probe_->seq) {
       if (!probe_->acked) {
         probe_->acked = true;
-        counters_.rtt_sum_ms += now - probe_->started;
-        ++counters_.rtt_count;
-        adjust_health(-1);
+        if (ack->stream) {
+          // Reachable, but our datagrams or its answers got lost: no suspicion, and no credit
+          // to our health either (the round trip says nothing about datagram delivery).
+          ++counters_.stream_rescues;
+        } else {
+          counters_.rtt_sum_ms += now - probe_->started;
+          ++counters_.rtt_count;
+          adjust_health(-1);
+        }
       }
     } else if (Suspicion* checked = suspicion_checked_by(ack->seq)) {
       ++counters_.last_checks_answered;
       checked->restart(now, self_);
     } else if (auto r = relays_.find(ack->seq); r != relays_.end()) {
-      send(r->second.requester, Ack{r->second.seq}, now, fx, true, r->second.requester_id);
+      send(r->second.requester, Ack{r->second.seq, false}, now, fx, true, r->second.requester_id);
       relays_.erase(r);
     } else {
       ++counters_.unknown_acks;
@@ -614,7 +629,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
   } else if (const auto* req = std::get_if<PingReq>(&msg.body)) {
     uint32_t seq = next_seq_++;
     relays_[seq] = Relay{address_of(msg.from, from_address), msg.from, req->seq, now + config_.probe_timeout_ms};
-    send(req->target_address, Ping{seq, req->target}, now, fx, true, req->target);
+    send(req->target_address, Ping{seq, req->target, false}, now, fx, true, req->target);
   } else if (const auto* nack = std::get_if<Nack>(&msg.body)) {
     if (probe_ && nack->seq == probe_->seq) ++probe_->nacks;
   } else if (const auto* pp = std::get_if<PushPull>(&msg.body)) {

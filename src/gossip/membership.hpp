@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "base/rng.hpp"
@@ -62,6 +63,7 @@ struct GossipCounters {
   uint64_t pings_for_other = 0, unknown_acks = 0, stale_updates = 0;
   uint64_t push_pulls = 0, records_gossiped = 0;
   uint64_t sync_checks = 0, syncs_skipped = 0;  // periodic syncs: checks sent; checks found equal
+  uint64_t stream_pings = 0, stream_rescues = 0;  // fallback pings sent; probes they answered first
   uint64_t rtt_sum_ms = 0, rtt_count = 0;
 };
 
@@ -89,7 +91,7 @@ class Membership {
   // Own record writes to disseminate (the replica already holds them).
   void publish(const std::vector<crdt::Record>& records);
 
-  const std::map<MemberId, Member>& members() const { return members_; }
+  const crdt::IdMap<Member>& members() const { return members_; }
   const Member& self() const { return members_.at(self_); }
   unsigned health() const { return awareness_; }
   const GossipCounters& counters() const { return counters_; }
@@ -131,12 +133,13 @@ class Membership {
   Member& add_member(Member m);
   void set_address(Member& m, const std::string& address);
   void claim_address(const Member& m);
-  void remove_member(std::map<MemberId, Member>::iterator it);
+  void remove_member(crdt::IdMap<Member>::iterator it);
 
   // Probing.
   void start_probe(uint64_t now, Effects& fx);
   void finish_probe(uint64_t now, Effects& fx);
   void start_check(const MemberId& id, Suspicion& suspicion, uint64_t now, Effects& fx);
+  void send_stream_ping(const Member& m, uint32_t seq, uint64_t now, Effects& fx);
   Suspicion* suspicion_checked_by(uint32_t seq);
   std::optional<MemberId> next_probe_target();
   std::vector<const Member*> random_members(size_t count, const MemberId* exclude, bool include_recent_dead,
@@ -161,12 +164,12 @@ class Membership {
   GossipConfig config_;
   Rng rng_;
   crdt::Replica& replica_;
-  std::map<MemberId, Member> members_;
+  crdt::IdMap<Member> members_;
   // The member at each control address; a live member keeps an address a dead or departed one
   // (a machine restarted with a new id, say) also names.
-  std::map<std::string, MemberId> by_address_;
+  std::unordered_map<std::string, MemberId> by_address_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
-  std::map<MemberId, Suspicion> suspicions_;
+  crdt::IdMap<Suspicion> suspicions_;
   std::set<MemberId> banned_;
   size_t live_count_ = 0;
   BroadcastQueue<MemberId, MemberUpdate> member_queue_;

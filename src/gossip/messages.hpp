@@ -34,9 +34,13 @@ struct MemberUpdate {
 struct Ping {
   uint32_t seq = 0;
   MemberId target{};  // so a ping that reaches the wrong machine at a reused address is ignored
+  // The fallback after failed datagram probes (memberlist's TCP ping): over the stream
+  // transport, which retransmits, so a lossy path alone does not make a member suspect.
+  bool stream = false;
 };
 struct Ack {
   uint32_t seq = 0;
+  bool stream = false;  // answers a stream ping, on the stream transport
 };
 struct PingReq {
   uint32_t seq = 0;
@@ -90,8 +94,11 @@ struct Message {
   std::vector<crdt::Record> records;  // piggybacked state deltas
 };
 
-// Whether a message goes over the stream transport (TCP): state transfers, which can be large.
+// Whether a message goes over the stream transport (TCP): state transfers, which can be large,
+// and the stream ping fallback with its ack.
 inline bool is_stream(const Message& m) {
+  if (const auto* p = std::get_if<Ping>(&m.body)) return p->stream;
+  if (const auto* a = std::get_if<Ack>(&m.body)) return a->stream;
   return std::holds_alternative<PushPull>(m.body) || std::holds_alternative<SyncPush>(m.body) ||
          std::holds_alternative<SyncFinish>(m.body);
 }

@@ -28,7 +28,7 @@ static void write(const std::filesystem::path& dir, int n, uint8_t selector, con
 
 static void gossip_seeds(const std::filesystem::path& dir, const SigningKey& key, const Record& r) {
   using namespace weft::gossip;
-  std::vector<Body> bodies{std::monostate{}, Ping{1, key.public_key()}, Ack{1}, PingReq{2, key.public_key(), "127.0.0.1:9"},
+  std::vector<Body> bodies{std::monostate{}, Ping{1, key.public_key(), false}, Ack{1, false}, Ping{1, key.public_key(), true}, Ack{1, true}, PingReq{2, key.public_key(), "127.0.0.1:9"},
                            Nack{2}};
   Replica replica(key);
   replica.receive(std::vector{r}, 1'700'000'000'000);

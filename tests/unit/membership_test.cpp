@@ -264,7 +264,7 @@ struct Lone {
   Membership m;
   uint64_t now = 1'000'000;
 
-  explicit Lone(size_t n) : m(replica.id(), "self", "10.0.0.1:51821", 0, GossipConfig{}, 7, replica) {
+  explicit Lone(size_t n, GossipConfig config = {}) : m(replica.id(), "self", "10.0.0.1:51821", 0, config, 7, replica) {
     Effects fx;
     m.join({}, now, fx);
     for (size_t i = 1; i < n; ++i) {
@@ -277,9 +277,13 @@ struct Lone {
     }
   }
   std::string address(size_t i) const { return m.members().at(others.at(i).id()).address; }
-  // Advances to `until`, acking every ping at once; member 0 (the suspect) only when
-  // `suspect_answers`. Nothing else reaches this member.
+  // What member 0 (the suspect) answers; every other member acks every ping at once.
+  enum class Answers { all, streams_only, none };
+  // Advances to `until`, answering pings as told; nothing else reaches this member.
   std::vector<Outgoing> run(uint64_t until, bool suspect_answers) {
+    return run(until, suspect_answers ? Answers::all : Answers::none);
+  }
+  std::vector<Outgoing> run(uint64_t until, Answers suspect) {
     std::vector<Outgoing> sent;
     while (m.next_wakeup() <= until) {
       now = std::max(now, m.next_wakeup());
@@ -287,10 +291,11 @@ struct Lone {
       m.tick(now, fx);
       for (auto& o : fx.out) {
         const auto* ping = std::get_if<Ping>(&o.message.body);
-        if (ping && (suspect_answers || ping->target != others[0].id())) {
+        bool answers = suspect == Answers::all || (suspect == Answers::streams_only && ping && ping->stream);
+        if (ping && (answers || ping->target != others[0].id())) {
           Message ack;
           ack.from = ping->target;
-          ack.body = Ack{ping->seq};
+          ack.body = Ack{ping->seq, ping->stream};
           Effects ignored;
           m.on_message(o.to, ack, now, ignored);
         }
@@ -318,6 +323,35 @@ TEST(Membership, SuspicionTimeoutEndsInOneLastProbeThatCanSaveTheMember) {
   EXPECT_NE(lone.m.members().at(suspect).state, MemberState::dead);
   EXPECT_GE(lone.m.counters().last_checks_answered, 1u);
   EXPECT_EQ(lone.m.counters().deaths_declared, 0u);
+}
+
+// memberlist's TCP ping: a member none of whose datagrams arrive, but whose stream transport
+// works, is never suspected; without the fallback the same member is.
+TEST(Membership, AStreamPingSavesAMemberWhoseDatagramsAreLost) {
+  Lone lone(6);
+  auto sent = lone.run(lone.now + 60'000, Lone::Answers::streams_only);
+  size_t stream_pings = 0;
+  for (const auto& o : sent)
+    if (const auto* ping = std::get_if<Ping>(&o.message.body); ping && ping->stream) {
+      ++stream_pings;
+      EXPECT_TRUE(is_stream(o.message));
+      EXPECT_TRUE(o.message.updates.empty() && o.message.records.empty());
+    }
+  EXPECT_GE(stream_pings, 1u);
+  EXPECT_EQ(lone.m.counters().stream_pings, stream_pings);
+  EXPECT_GE(lone.m.counters().stream_rescues, 1u);
+  EXPECT_EQ(lone.m.counters().suspects_raised, 0u);
+  EXPECT_EQ(lone.m.members().at(lone.others[0].id()).state, MemberState::alive);
+
+  GossipConfig without;
+  without.stream_pings = false;
+  Lone plain(6, without);
+  for (const auto& o : plain.run(plain.now + 60'000, Lone::Answers::streams_only))
+    if (const auto* ping = std::get_if<Ping>(&o.message.body)) {
+      EXPECT_FALSE(ping->stream);
+    }
+  EXPECT_EQ(plain.m.counters().stream_pings, 0u);
+  EXPECT_GE(plain.m.counters().suspects_raised, 1u);
 }
 
 TEST(Membership, UnansweredLastProbeDeclaresTheSuspectDead) {

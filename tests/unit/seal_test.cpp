@@ -94,7 +94,8 @@ TEST(GossipCodec, EveryBodyRoundTrips) {
   auto replica = test::test_replica(1);
   auto record = replica.put(crdt::Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kNow);
   MemberUpdate u{k.public_key(), 3, MemberState::suspect, "m1", "127.0.0.1:51821", test::test_key(2).public_key()};
-  std::vector<Body> bodies{std::monostate{}, Ping{7, k.public_key()}, Ack{8}, PingReq{9, k.public_key(), "127.0.0.1:1"},
+  std::vector<Body> bodies{std::monostate{}, Ping{7, k.public_key(), false}, Ack{8, false},
+                           Ping{7, k.public_key(), true}, Ack{8, true}, PingReq{9, k.public_key(), "127.0.0.1:1"},
                            Nack{10}};
   PushPull pp;
   pp.join = true;
@@ -119,6 +120,7 @@ TEST(GossipCodec, EveryBodyRoundTrips) {
     auto back = decode_message({reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size()}, m.from);
     ASSERT_TRUE(back) << body.index();
     EXPECT_EQ(back->body.index(), body.index());
+    EXPECT_EQ(is_stream(*back), is_stream(m)) << body.index();
     EXPECT_EQ(back->from, m.from);
     EXPECT_EQ(back->updates, m.updates);
     EXPECT_EQ(back->records, m.records);
@@ -129,7 +131,7 @@ TEST(GossipCodec, EveryBodyRoundTrips) {
 TEST(GossipCodec, MalformedMessagesAreRefused) {
   Message m;
   m.from = test::test_key(1).public_key();
-  m.body = Ping{1, m.from};
+  m.body = Ping{1, m.from, false};
   auto good = encode_message(m);
   for (size_t len = 0; len < good.size(); len += 8)
     EXPECT_FALSE(decode_message({reinterpret_cast<const uint8_t*>(good.data()), len}, m.from)) << len;
