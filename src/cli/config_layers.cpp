@@ -30,7 +30,7 @@ void add_env_names(CLI::App& app) {
   for (CLI::Option* opt : app.get_options()) {
     if (opt->get_lnames().empty()) continue;
     const std::string& lname = opt->get_lnames().front();
-    if (lname == "help" || lname == "config") continue;
+    if (lname == "help" || lname == "config" || lname == "check-config") continue;
     opt->envname(env_name(lname));
   }
 }

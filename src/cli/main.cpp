@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 #include <boost/asio.hpp>
 #include <iostream>
+#include <sstream>
 #include <nlohmann/json.hpp>
 
 #include "agent/address.hpp"
@@ -212,6 +213,9 @@ int main(int argc, char** argv) {
   agent::AgentOptions ao;
   auto* agent_cmd = app.add_subcommand("agent", "run the agent");
   common(agent_cmd, false);
+  bool check_config = false;
+  agent_cmd->add_flag("--check-config", check_config,
+                      "print the settings the agent would run with (flags, then WEFT_* variables, then --config) and exit");
   agent_cmd->add_option("--name", ao.name, "machine name");
   agent_cmd->add_option("--bind", ao.bind, "control port bind address")->capture_default_str();
   agent_cmd->add_option("--advertise", ao.advertise, "control address others reach this machine at");
@@ -346,6 +350,13 @@ int main(int argc, char** argv) {
 
     if (init->parsed()) return cmd_init(data_dir, name, network, advertise);
     if (token->parsed()) return cmd_token(data_dir, seeds);
+    if (agent_cmd->parsed() && check_config) {
+      // The join token carries the cluster key: say whether it is set, never what it is.
+      std::istringstream settings(agent_cmd->config_to_str(true, false));
+      for (std::string line; std::getline(settings, line);)
+        std::cout << (line.rfind("token=", 0) == 0 && !ao.token.empty() ? "token=\"(set, not shown)\"" : line) << "\n";
+      return 0;
+    }
     if (agent_cmd->parsed()) {
       spdlog::set_level(spdlog::level::from_str(log_level));
       spdlog::flush_on(spdlog::level::info);  // a log line must survive a kill -9

@@ -341,6 +341,21 @@ TEST_F(AgentCluster, SettingsComeFromFlagsThenEnvironmentThenToml) {
   EXPECT_NE(r.output.find("unknown setting"), std::string::npos) << r.output;
 }
 
+// The example config shipped next to the systemd unit is one the agent takes; --check-config
+// shows the layered result and never the token (it carries the cluster key).
+TEST_F(AgentCluster, TheShippedConfigIsValidAndCheckConfigHidesTheToken) {
+  std::string token = init_first();
+  setenv("WEFT_WG_MTU", "1380", 1);
+  auto r = test::run({kWeft, "agent", "--config", WEFT_DIST_DIR "/weft.toml", "--check-config", "--token", token});
+  unsetenv("WEFT_WG_MTU");
+  ASSERT_EQ(r.code, 0) << r.output;
+  EXPECT_NE(r.output.find("wg-backend=\"kernel\""), std::string::npos) << r.output;  // from the file
+  EXPECT_NE(r.output.find("data-dir=\"/var/lib/weft\""), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("wg-mtu=1380"), std::string::npos) << r.output;  // the environment beats the file
+  EXPECT_NE(r.output.find("token=\"(set, not shown)\""), std::string::npos) << r.output;
+  EXPECT_EQ(r.output.find(token), std::string::npos) << "the token must not be printed";
+}
+
 }  // namespace
 
 namespace {
