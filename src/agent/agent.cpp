@@ -35,6 +35,20 @@ std::string host_name() {
   return buf;
 }
 
+// The local address the kernel would send from to reach `seed`: a connected UDP socket sends
+// nothing, it only picks the route. Empty when there is no route.
+std::string source_address_towards(asio::io_context& io, const std::string& seed) {
+  auto to = parse_host_port(seed);
+  if (!to) return "";
+  boost::system::error_code ec;
+  asio::ip::udp::socket probe(io);
+  probe.connect(asio::ip::udp::endpoint(to->ip, to->port), ec);
+  if (ec) return "";
+  auto local = probe.local_endpoint(ec);
+  if (ec || local.address().is_unspecified()) return "";
+  return local.address().to_string();
+}
+
 }  // namespace
 
 Agent::Agent(asio::io_context& io, AgentOptions options)
@@ -136,8 +150,19 @@ void Agent::start() {
   auto bind = parse_host_port(options_.bind);
   if (!bind) throw AgentError("--bind " + options_.bind + " is not IP:PORT");
   std::string advertise = options_.advertise;
+  // The founder's address as given to `weft init --advertise` (it is in every join token).
+  if (advertise.empty()) advertise = store_->get_meta("machine.advertise").value_or("");
+  // Bound to the wildcard: the address this machine reaches its first seed from.
+  if (advertise.empty() && bind->ip.is_unspecified())
+    for (const auto& seed : seeds_)
+      if (auto ip = source_address_towards(io_, seed); !ip.empty()) {
+        advertise = format_host_port(asio::ip::make_address(ip), bind->port);
+        spdlog::info("advertising {} (the address that reaches seed {}; --advertise to choose)", advertise, seed);
+        break;
+      }
   if (advertise.empty()) {
-    if (bind->ip.is_unspecified()) throw AgentError("--advertise IP:PORT is needed when binding " + options_.bind);
+    if (bind->ip.is_unspecified())
+      throw AgentError("--advertise IP:PORT is needed when binding " + options_.bind + " with no seed to find a route to");
     advertise = format_host_port(bind->ip, bind->port);
   }
   if (!parse_host_port(advertise)) throw AgentError("--advertise " + advertise + " is not IP:PORT");

@@ -341,6 +341,30 @@ TEST_F(AgentCluster, SettingsComeFromFlagsThenEnvironmentThenToml) {
   EXPECT_NE(r.output.find("unknown setting"), std::string::npos) << r.output;
 }
 
+// Bound to the wildcard (the default), no machine needs --advertise: the founder takes the
+// address `weft init --advertise` recorded (the one in the token), a joiner the address its
+// route to the seed leaves from. A systemd unit then needs no per-machine address.
+TEST_F(AgentCluster, WildcardBindAdvertisesInitsAddressOrTheRouteToTheSeed) {
+  std::string token = init_first();
+  std::string port = agents_[0].address.substr(agents_[0].address.rfind(':') + 1);
+  agents_[0].pid = test::spawn({kWeft, "agent", "--data-dir", agents_[0].dir, "--bind", "0.0.0.0:" + port, "--wg-backend",
+                                "none"},
+                               agents_[0].dir + ".log");
+  // A joiner bound to the wildcard advertises the address that reaches its seed (here loopback).
+  agents_.push_back(Agent{path("m1"), "127.0.0.1:" + std::to_string(free_port())});
+  std::string port1 = agents_[1].address.substr(agents_[1].address.rfind(':') + 1);
+  agents_[1].pid = test::spawn({kWeft, "agent", "--data-dir", agents_[1].dir, "--bind", "0.0.0.0:" + port1,
+                                "--wg-backend", "none", "--name", "m1", "--token", token},
+                               agents_[1].dir + ".log");
+  ASSERT_TRUE(test::wait_until([&] { return everyone_alive(); }, 30s));
+  for (size_t i : {0, 1}) {
+    auto r = test::run({kWeft, "status", "--data-dir", agents_[i].dir, "--json"}, 10s);
+    auto j = json::parse(r.output, nullptr, false);
+    ASSERT_TRUE(j.is_object()) << r.output;
+    EXPECT_EQ(j["address"], agents_[i].address);
+  }
+}
+
 // The example config shipped next to the systemd unit is one the agent takes; --check-config
 // shows the layered result and never the token (it carries the cluster key).
 TEST_F(AgentCluster, TheShippedConfigIsValidAndCheckConfigHidesTheToken) {
