@@ -60,10 +60,7 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
     const Record& held = it->second.record;
     if (record.hlc < held.hlc) return MergeResult::stale;
     if (record.hlc == held.hlc) {
-      // The common case by far (gossip delivers every record many times): the same signature
-      // on the same key and HLC. A record that differs from the held one in anything else
-      // cannot verify, so it is settled here as well, without comparing values.
-      if (record.signature == held.signature) return MergeResult::duplicate;
+      if (record == held) return MergeResult::duplicate;
       if (record.signature <= held.signature) return MergeResult::stale;
     }
   } else if (expired_tombstone(record, now_ms)) {
