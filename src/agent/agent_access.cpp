@@ -20,6 +20,7 @@
 #include "crdt/subnet.hpp"
 #include "crdt/values.hpp"
 #include "wg/access_plan.hpp"
+#include "wg/access_wire.hpp"
 #include "wg/key_text.hpp"
 
 namespace weft::agent {
@@ -29,14 +30,6 @@ using json = nlohmann::json;
 namespace {
 
 ApiResponse error(int status, const std::string& message) { return ApiResponse{status, "application/json", json{{"error", message}}.dump()}; }
-
-// Labels go into the client's config (a comment) and the audit log.
-bool valid_label(const std::string& label) {
-  if (label.size() > 64) return false;
-  for (unsigned char c : label)
-    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') return false;
-  return true;
-}
 
 // The machine's IPv4 routes (/proc/net/route), but those through `except` (our own interface).
 std::vector<Ipv4Net> local_routes(const std::string& except) {
@@ -244,22 +237,12 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   if (!mesh_) return error(409, "this agent runs without WireGuard (--wg-backend none): no access sessions");
   if (!options_.mesh.access_range) return error(409, access_off_);
   if (!mesh_->subnet() || !membership_->joined()) return error(503, "this machine has no /24 yet (joining); try again shortly");
-  json in = json::parse(req.body, nullptr, false);
-  if (in.is_discarded() || !in.is_object()) return error(400, "body must be a JSON object");
   std::string why;
-  auto ttl = wg::parse_ttl(in.value("ttl", "2h"), &why);
-  if (!ttl) return error(400, why);
-  std::string label = in.value("label", "");
-  if (!valid_label(label)) return error(400, "label: at most 64 printable characters, no quotes or backslashes");
-  std::vector<std::string> targets;
-  if (in.contains("to")) {
-    if (!in["to"].is_array()) return error(400, "to must be a list");
-    for (const auto& t : in["to"]) {
-      if (!t.is_string()) return error(400, "to must be a list of strings");
-      targets.push_back(t.get<std::string>());
-    }
-  }
-  if (targets.size() > 32) return error(400, "at most 32 targets");
+  auto request = wg::parse_grant_request(req.body, &why);
+  if (!request) return error(400, why);
+  const auto& targets = request->targets;
+  const auto& key = request->client_key;
+  const auto& label = request->label;
   const auto& range = *options_.mesh.access_range;
   const auto& state = replica_->state();
   for (const auto& t : targets) {
@@ -271,23 +254,19 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   if (auto bad = wg::check_access_range(range, cluster_.network, local_routes(options_.mesh.interface_name)); !bad.empty())
     return error(409, bad);
   crdt::AccessSessionValue v;
-  bool own_key = in.contains("pubkey") && in["pubkey"].is_string() && !in["pubkey"].get<std::string>().empty();
-  if (!own_key) return error(400, "pubkey: the client's WireGuard public key is required (the CLI makes a key pair when you bring none)");
-  auto key = wg::key_from_base64(in["pubkey"].get<std::string>());
-  if (!key || sodium_is_zero(key->data(), key->size())) return error(400, "pubkey is not a WireGuard public key (44 characters of base64, 32 bytes, not zero)");
-  v.client_key = *key;
+  v.client_key = key;
   auto sessions = own_sessions();
   for (const auto& s : wg::live_sessions(sessions, now))
-    if (s.value.client_key == *key) return error(409, "that public key already holds session " + s.id);
+    if (s.value.client_key == key) return error(409, "that public key already holds session " + s.id);
   bool machine_key = false;
   state.for_each_of_kind(crdt::Kind::machine, [&](const crdt::Record& r) {
-    if (auto m = r.tombstone ? std::nullopt : crdt::decode_machine(r.value); m && m->wireguard_key == *key) machine_key = true;
+    if (auto m = r.tombstone ? std::nullopt : crdt::decode_machine(r.value); m && m->wireguard_key == key) machine_key = true;
   });
   if (machine_key) return error(409, "that public key belongs to a machine of the cluster");
   auto block = wg::access_block(range, cluster_.network, *mesh_->subnet());
   auto address = wg::allocate_access_address(block, sessions, now);
   if (!address) return error(409, "the access block " + block.to_string() + " of this machine is full (253 live sessions)");
-  std::string endpoint = in.value("endpoint", "");
+  std::string endpoint = request->endpoint;
   if (endpoint.empty()) {
     auto own = wg::wireguard_candidates(state, replica_->id());
     if (own.empty()) return error(503, "this machine published no WireGuard endpoint yet; pass --endpoint IP:PORT");
@@ -300,10 +279,10 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   v.address = address->to_string() + "/32";
   v.targets = targets;
   v.granted_ms = now;
-  v.expires_ms = now + *ttl;
+  v.expires_ms = now + request->ttl_ms;
   auto r = replica_->put(crdt::Kind::access_session, id, crdt::encode_value(v), now);
   publish_local({r});
-  audit({{"event", "grant"}, {"session", id}, {"label", label}, {"address", v.address}, {"client_key", wg::key_to_base64(*key)},
+  audit({{"event", "grant"}, {"session", id}, {"label", label}, {"address", v.address}, {"client_key", wg::key_to_base64(key)},
          {"targets", targets}, {"expires_ms", v.expires_ms}, {"expires", iso_time(v.expires_ms)}});
   spdlog::info("access session {} ({}) granted: {} until {}", id, label, v.address, iso_time(v.expires_ms));
   after_event();  // persisted and on the device before the client gets its config

@@ -19,6 +19,7 @@
 #include "cli/access_client.hpp"
 #include "cli/config_layers.hpp"
 #include "wg/access_plan.hpp"
+#include "wg/access_wire.hpp"
 #include "crdt/subnet.hpp"
 #include "store/durable_replica.hpp"
 
@@ -147,19 +148,19 @@ int cmd_access_grant(const std::string& data_dir, const GrantArgs& g) {
   if (g.pubkey.empty()) keys = cli::new_client_keys();
   json body{{"ttl", g.ttl}, {"label", g.label}, {"pubkey", g.pubkey.empty() ? keys.public_key : g.pubkey}, {"to", g.to}};
   if (!g.endpoint.empty()) body["endpoint"] = g.endpoint;
-  auto r = api(data_dir, "POST", "/v1/access", body.dump());
+  auto grant = wg::parse_grant(api(data_dir, "POST", "/v1/access", body.dump()).dump(), &why);
+  if (!grant) throw Fail(why + " (no config written)");
   wg::ClientConfig c;
   c.private_key = keys.private_key;  // empty with --pubkey: the client has its own
-  c.address = r["address"].get<std::string>();
-  c.server_key = r["server_key"].get<std::string>();
-  c.endpoint = r["endpoint"].get<std::string>();
-  c.allowed_ips = r["allowed_ips"].get<std::vector<std::string>>();
-  c.label = g.label;
-  c.expires_ms = r["expires_ms"].get<uint64_t>();
+  c.address = grant->address;
+  c.server_key = grant->server_key;
+  c.endpoint = grant->endpoint;
+  c.allowed_ips = grant->allowed_ips;
+  c.label = grant->label;
+  c.expires_ms = grant->expires_ms;
   std::string conf = wg::render_wg_quick(c);
-  std::cerr << "access session " << r["id"].get<std::string>() << ": " << c.address << ", until "
-            << r["expires_ms"].get<uint64_t>() / 1000 << " (unix s); revoke with: weft access revoke " << r["id"].get<std::string>()
-            << "\n";
+  std::cerr << "access session " << grant->id << ": " << c.address << ", until " << grant->expires_ms / 1000
+            << " (unix s); revoke with: weft access revoke " << grant->id << "\n";
   if (!g.out.empty()) {
     cli::write_secret_file(g.out, conf);
     std::cerr << "config written to " << g.out << " (0600)\n";

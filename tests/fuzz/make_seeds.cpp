@@ -159,6 +159,15 @@ int main(int argc, char** argv) {
     for (std::string line; std::getline(events, line) && n < 40;) copy(line);
     return 0;
   }
+  if (target == "access_json_fuzz") {
+    // A grant request as the CLI sends it and a grant as the agent answers.
+    std::ofstream(dir / "seed-0") << R"({"ttl":"2h","label":"laptop","pubkey":"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=",)"
+                                     R"("to":["api","10.210.3.0/24","10.210.3.5:80"],"endpoint":"203.0.113.10:51820"})";
+    std::ofstream(dir / "seed-1") << R"({"id":"00aa11bb22cc33dd","label":"laptop","address":"10.77.7.2/32",)"
+                                     R"("server_key":"xTIBA5rboUvnH4htodjb6e697QjLERt1NAB4mZqp8Dg=","endpoint":"[2001:db8::1]:51820",)"
+                                     R"("allowed_ips":["10.210.0.0/16","10.77.7.1/32"],"expires_ms":1700000000000})";
+    return 0;
+  }
   if (target == "genl_reply_fuzz") {
     // Set messages carry the same device/peer attribute layout as get replies.
     weft::wg::DeviceUpdate u;
