@@ -9,8 +9,10 @@
 #   m2 behind router r2, a symmetric NAT (a new port per destination), LAN 192.168.2.0/24.
 # m1 and m2 join with m0's address only. m0-m1 and m0-m2 are direct, m1-m2 goes through the
 # relay on m0 (nothing can punch through a symmetric NAT to an endpoint-dependent filter). A
-# "container" (namespace weft-api on m1's bridge) serves HTTP as service `api`; the Docker
-# integration itself is proven against a real dockerd by tests/e2e/docker_containers.sh.
+# container serves HTTP as service `api` on m1: a real Docker container (dockerd runs inside
+# m1's namespace, image imported from busybox-static, labels weft.service=api and
+# weft.port=http:80/tcp, registered by m1's agent) when dockerd is installed, else a namespace
+# on m1's bridge registered with `weft service add`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 STATE=/run/weft-demo
@@ -21,6 +23,11 @@ E2E_NSS=()
 
 down() {
   set +e
+  # dockerd first (it holds the container's namespace and the shims); containers go with it.
+  if [ -f $STATE/docker/docker.pid ]; then
+    E2E_DOCKERD=$(cat $STATE/docker/docker.pid) E2E_DOCKER_DIR=$STATE/docker E2E_DOCKER_SOCK=$STATE/docker/docker.sock
+    e2e_docker_stop
+  fi
   if [ -f $STATE/pids ]; then
     while read -r pid; do kill -TERM "$pid" 2>/dev/null; done <$STATE/pids
     while read -r pid; do
@@ -80,17 +87,27 @@ start_agent() {  # I [args]
   shift
   # Each machine gets its own /run/wireguard (the UAPI socket path is global otherwise).
   ip netns exec weft-m$i sh -c 'mount -t tmpfs tmpfs /run/wireguard && exec "$0" "$@"' "$WEFT" agent \
-    --data-dir $STATE/m$i --bind ${IP[$i]}:51821 --wg-backend userspace --dns-upstream none --docker off "$@" \
+    --data-dir $STATE/m$i --bind ${IP[$i]}:51821 --wg-backend userspace --dns-upstream none "$@" \
     >$STATE/m$i.log 2>&1 &
   echo $! >>$STATE/pids
 }
+# m1 runs dockerd when it is installed; its agent then watches it.
+DOCKER=0
+docker_m1=(--docker off)
+if command -v dockerd >/dev/null && command -v busybox >/dev/null; then
+  step "dockerd inside m1 (its own network and mount namespace, state under $STATE/docker)"
+  e2e_dockerd weft-m1 $STATE/docker $STATE/dockerd.log
+  e2e_docker_busybox_image
+  DOCKER=1
+  docker_m1=(--docker-host "unix://$E2E_DOCKER_SOCK")
+  echo "dockerd $(dockerd --version | sed 's/^Docker version //'); image weft-test/busybox:1 imported"
+fi
 step "weft init on m0, weft agent on every machine (m1 and m2 know only m0's address)"
 show "$WEFT init --data-dir $STATE/m0 --name m0 --advertise ${IP[0]}:51821 | tail -n1 > $STATE/token"
-start_agent 0
-for i in 1 2; do
-  mkdir -p $STATE/m$i
-  start_agent $i --name m$i --token "$(cat $STATE/token)"
-done
+start_agent 0 --docker off
+mkdir -p $STATE/m1 $STATE/m2
+start_agent 1 --name m1 --token "$(cat $STATE/token)" "${docker_m1[@]}"
+start_agent 2 --name m2 --token "$(cat $STATE/token)" --docker off
 mesh_address() { "$WEFT" status --json --data-dir $STATE/m$1 | sed -n 's/.*"mesh_address": *"\([0-9.]*\)".*/\1/p'; }
 ready() { [ -n "$(mesh_address "$1")" ]; }
 for i in 0 1 2; do wait_for 60 "m$i's /24" ready $i; done
@@ -107,21 +124,34 @@ print(next((p["path"] for p in json.load(sys.stdin) if p["machine"] == sys.argv[
 relayed() { [ "$(path_of 1 m2)" = relay ] && [ "$(path_of 2 m1)" = relay ]; }
 wait_for 180 "m1 and m2 to settle on the relay through m0" relayed
 
-step "a container on m1's bridge serving HTTP, registered as service api"
 NET1=${A1%.1}
-e2e_ns weft-api
-echo weft-api >>$STATE/namespaces
-ip link add eth0 netns weft-api type veth peer name vapi netns weft-m1
-ip -n weft-m1 link set vapi master weft-br up
-ip -n weft-api addr add "$NET1.2/24" dev eth0
-ip -n weft-api link set eth0 up
-ip -n weft-api route add default via "$A1"
 mkdir -p $STATE/www
-echo "hello from the api container on m1 ($NET1.2)" >$STATE/www/index.html
-chmod -R a+rX $STATE/www
-ip netns exec weft-api busybox httpd -f -p 80 -h $STATE/www &
-echo $! >>$STATE/pids
-show "$WEFT service add api $NET1.2:80 --port-name http --data-dir $STATE/m1"
+if [ "$DOCKER" = 1 ]; then
+  step "a Docker container on m1 serving HTTP, labelled weft.service=api: m1's agent registers it"
+  echo "hello from the api container on m1 (Docker)" >$STATE/www/index.html
+  chmod -R a+rX $STATE/www
+  network() { e2e_docker_api http://docker/v1.41/networks/weft | grep -q "\"Subnet\":\"$NET1.0/24\""; }
+  wait_for 60 "m1's agent to create the Docker network weft on $NET1.0/24" network
+  e2e_docker_run api-1 '{"Image":"weft-test/busybox:1","Cmd":["httpd","-f","-p","80","-h","/www"],
+    "Labels":{"weft.service":"api","weft.port":"http:80/tcp"},
+    "HostConfig":{"NetworkMode":"weft","Binds":["'"$STATE/www"':/www:ro"]}}' >/dev/null
+  echo "\$ docker -H unix://$E2E_DOCKER_SOCK run -d --network weft -l weft.service=api -l weft.port=http:80/tcp \\"
+  echo "    -v $STATE/www:/www:ro weft-test/busybox:1 httpd -f -p 80 -h /www"
+else
+  step "a container on m1's bridge serving HTTP, registered as service api (dockerd is not installed)"
+  e2e_ns weft-api
+  echo weft-api >>$STATE/namespaces
+  ip link add eth0 netns weft-api type veth peer name vapi netns weft-m1
+  ip -n weft-m1 link set vapi master weft-br up
+  ip -n weft-api addr add "$NET1.2/24" dev eth0
+  ip -n weft-api link set eth0 up
+  ip -n weft-api route add default via "$A1"
+  echo "hello from the api container on m1 ($NET1.2)" >$STATE/www/index.html
+  chmod -R a+rX $STATE/www
+  ip netns exec weft-api busybox httpd -f -p 80 -h $STATE/www &
+  echo $! >>$STATE/pids
+  show "$WEFT service add api $NET1.2:80 --port-name http --data-dir $STATE/m1"
+fi
 
 step "what the mesh looks like"
 show "$WEFT members --data-dir $STATE/m0"

@@ -25,43 +25,15 @@ e2e_switch "$SW"
 e2e_ns "$H0"; e2e_plug "$SW" "$H0" eth0 198.51.100.30/24
 e2e_ns "$H1"; e2e_plug "$SW" "$H1" eth0 198.51.100.31/24
 D=$E2E_DIR/docker
-SOCK=$D/docker.sock
-mkdir -p "$D/rootfs/bin" "$D/www"
+mkdir -p "$D/www"
 
 # --- dockerd inside machine 1's network namespace (its own mount namespace: see netlab notes)
-command -v dockerd >/dev/null || e2e_fail "dockerd is not installed (docker.io)"
-echo '{}' >"$D/daemon.json"
-api() { curl -sf --unix-socket "$SOCK" "$@"; }
-up() { api http://docker/_ping; }
-start_dockerd() {
-  unshare --mount --propagation slave nsenter --net="/run/netns/$H1" dockerd --config-file "$D/daemon.json" \
-    --data-root "$D/data" --exec-root "$D/exec" --pidfile "$D/docker.pid" --host "unix://$SOCK" \
-    --bridge none --iptables=true --ip-forward=true >>"$E2E_DIR/dockerd.log" 2>&1 </dev/null &
-  DOCKERD=$!
-  wait_for 30 "dockerd answers on $SOCK" up
-}
-start_dockerd
-
-stop_docker() {  # containers first (busybox httpd ignores SIGTERM), then the daemon and its shims
-  set +e
-  for id in $(api "http://docker/v1.41/containers/json?all=1" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
-    api -X DELETE "http://docker/v1.41/containers/$id?force=1" >/dev/null
-  done
-  kill -TERM "$DOCKERD" 2>/dev/null
-  for _ in $(seq 100); do kill -0 "$DOCKERD" 2>/dev/null || break; sleep 0.1; done
-  kill -KILL "$DOCKERD" 2>/dev/null
-  for pid in $(pgrep -f -- "$D/exec"); do kill -KILL "$pid" 2>/dev/null; done
-}
-trap 'stop_docker; e2e_cleanup' EXIT
-
-# An image from busybox-static, imported (no registry is reachable).
-cp "$(command -v busybox)" "$D/rootfs/bin/busybox"
-ldd "$D/rootfs/bin/busybox" >/dev/null 2>&1 && e2e_fail "busybox is not the static one (busybox-static)"
-for a in sh httpd wget cat echo sleep; do ln -s busybox "$D/rootfs/bin/$a"; done
-tar -C "$D/rootfs" -cf "$D/rootfs.tar" .
-api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$D/rootfs.tar" \
-  "http://docker/v1.41/images/create?fromSrc=-&repo=weft-test/busybox&tag=1&changes=ENV%20PATH%3D%2Fbin" >/dev/null ||
-  e2e_fail "cannot import the busybox image"
+trap 'e2e_docker_stop; e2e_cleanup' EXIT
+e2e_dockerd "$H1" "$D" "$E2E_DIR/dockerd.log"
+SOCK=$E2E_DOCKER_SOCK
+DOCKERD=$E2E_DOCKERD
+api() { e2e_docker_api "$@"; }
+e2e_docker_busybox_image
 
 # --- the mesh
 start_agent() {  # NS DATADIR BIND [args]
@@ -99,14 +71,7 @@ jump() { ip netns exec "$H1" iptables -C DOCKER-USER -j WEFT-FORWARD; }
 wait_for 10 "the mesh's forward rules are reachable from DOCKER-USER" jump
 e2e_log "mesh up; Docker network weft on $NET1.0/24"
 
-run_container() {  # NAME JSON-BODY: creates and starts, prints the id
-  local id
-  id=$(api -X POST -H 'Content-Type: application/json' -d "$2" "http://docker/v1.41/containers/create?name=$1" |
-    sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
-  [ -n "$id" ] || e2e_fail "cannot create container $1"
-  api -X POST "http://docker/v1.41/containers/$id/start" >/dev/null || e2e_fail "cannot start container $1"
-  echo "$id"
-}
+run_container() { e2e_docker_run "$@"; }
 echo "hello from the api container" >"$D/www/index.html"
 API=$(run_container api-1 '{"Image":"weft-test/busybox:1","Cmd":["httpd","-f","-p","8000","-h","/www"],
   "Labels":{"weft.service":"api","weft.port":"http:8000/tcp"},
@@ -155,7 +120,8 @@ connects=$(metric weft_docker_connects_total)
 ip netns exec "$H1" iptables -D DOCKER-USER -j WEFT-FORWARD
 kill -TERM "$DOCKERD"
 wait "$DOCKERD" || true
-start_dockerd
+e2e_dockerd "$H1" "$D" "$E2E_DIR/dockerd.log"
+DOCKERD=$E2E_DOCKERD
 reconnected() { [ "$(metric weft_docker_connects_total)" -gt "$connects" ] && jump; }
 wait_for 60 "m1 reconnects to the restarted dockerd and puts its DOCKER-USER jump back" reconnected
 api -X POST "http://docker/v1.41/containers/$API/start" >/dev/null || e2e_fail "cannot start api-1 again"

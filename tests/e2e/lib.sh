@@ -121,3 +121,60 @@ e2e_machine_agent() {  # I NS IP [args]
   AGENT[$i]=$E2E_LAST_PID
 }
 weft_at() { local i=$1; shift; "$WEFT" "$@" --data-dir "$E2E_DIR/d$i"; }
+
+# --- a real dockerd inside a namespace (tests/e2e/docker_containers.sh, scripts/demo.sh)
+# dockerd runs in network namespace NS and its own mount namespace, with data-root, exec-root
+# and socket under DIR (E2E_DOCKER_DIR; socket E2E_DOCKER_SOCK), Docker's own bridge off. Its PID
+# in E2E_DOCKERD. Fails if dockerd is missing or does not answer within 30 s.
+e2e_dockerd() {  # NS DIR LOG
+  E2E_DOCKER_DIR=$2
+  E2E_DOCKER_SOCK=$2/docker.sock
+  command -v dockerd >/dev/null || e2e_fail "dockerd is not installed (docker.io)"
+  mkdir -p "$2"
+  [ -f "$2/daemon.json" ] || echo '{}' >"$2/daemon.json"
+  unshare --mount --propagation slave nsenter --net="/run/netns/$1" dockerd --config-file "$2/daemon.json" \
+    --data-root "$2/data" --exec-root "$2/exec" --pidfile "$2/docker.pid" --host "unix://$E2E_DOCKER_SOCK" \
+    --bridge none --iptables=true --ip-forward=true >>"$3" 2>&1 </dev/null &
+  E2E_DOCKERD=$!
+  wait_for 30 "dockerd answers on $E2E_DOCKER_SOCK" e2e_docker_api http://docker/_ping
+}
+e2e_docker_api() { curl -sf --unix-socket "$E2E_DOCKER_SOCK" "$@"; }
+# Imports an image `weft-test/busybox:1` built from busybox-static (no registry is reachable).
+e2e_docker_busybox_image() {
+  local root=$E2E_DOCKER_DIR/rootfs
+  mkdir -p "$root/bin"
+  cp "$(command -v busybox)" "$root/bin/busybox"
+  ldd "$root/bin/busybox" >/dev/null 2>&1 && e2e_fail "busybox is not the static one (busybox-static)"
+  local a
+  for a in sh httpd wget cat echo sleep; do ln -sf busybox "$root/bin/$a"; done
+  tar -C "$root" -cf "$E2E_DOCKER_DIR/rootfs.tar" .
+  e2e_docker_api -X POST -H 'Content-Type: application/x-tar' --data-binary @"$E2E_DOCKER_DIR/rootfs.tar" \
+    "http://docker/v1.41/images/create?fromSrc=-&repo=weft-test/busybox&tag=1&changes=ENV%20PATH%3D%2Fbin" >/dev/null ||
+    e2e_fail "cannot import the busybox image"
+}
+# Creates and starts container NAME from the JSON body; prints its id.
+e2e_docker_run() {  # NAME JSON-BODY
+  local id
+  id=$(e2e_docker_api -X POST -H 'Content-Type: application/json' -d "$2" "http://docker/v1.41/containers/create?name=$1" |
+    sed -n 's/.*"Id":"\([0-9a-f]*\)".*/\1/p')
+  [ -n "$id" ] || e2e_fail "cannot create container $1"
+  e2e_docker_api -X POST "http://docker/v1.41/containers/$id/start" >/dev/null || e2e_fail "cannot start container $1"
+  echo "$id"
+}
+# Removes every container (busybox httpd ignores SIGTERM), then stops dockerd and the shims it
+# left (found by the exec-root in their command line: only this dockerd's). Returns the status
+# it was called with, so `trap 'e2e_docker_stop; e2e_cleanup' EXIT` keeps the test's verdict.
+e2e_docker_stop() {
+  local status=$?
+  [ -n "${E2E_DOCKERD:-}" ] || return $status
+  set +e
+  local id pid
+  for id in $(e2e_docker_api "http://docker/v1.41/containers/json?all=1" | grep -o '"Id":"[0-9a-f]*"' | cut -d'"' -f4); do
+    e2e_docker_api -X DELETE "http://docker/v1.41/containers/$id?force=1" >/dev/null
+  done
+  kill -TERM "$E2E_DOCKERD" 2>/dev/null
+  for _ in $(seq 100); do kill -0 "$E2E_DOCKERD" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$E2E_DOCKERD" 2>/dev/null
+  for pid in $(pgrep -f -- "$E2E_DOCKER_DIR/exec"); do kill -KILL "$pid" 2>/dev/null; done
+  return $status
+}
