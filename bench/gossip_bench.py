@@ -257,8 +257,33 @@ def main():
             print(f"{system:10s} N={n:3d}  join all-see-all: {summary(r['join'])} ({r['joins_over_2s']}/{len(joins)} over 2 s)"
                   f" | kill -9 seen dead: {summary(r['kill'])} | leave seen: {summary(r['leave'])}"
                   f" | at rest: {r['rest_bytes_per_node_s'] or float('nan'):.0f} B/s/node", flush=True)
+    print_table(report, args.nodes)
     if args.json:
         print(json.dumps(report))
+
+
+def p50(values):
+    v = sorted(x for x in values if x is not None)
+    return statistics.median(v) if v else None
+
+
+def print_table(report, sizes):
+    """weft's figures next to memberlist's from the same run, as one markdown table."""
+    def cell(x, fmt="{:.2f}"):
+        return "n/a" if x is None else fmt.format(x)
+    print("\n| figure | weft | anchor | ratio |")
+    print("|---|---|---|---|")
+    for n in sizes:
+        w, m = report.get(f"weft/{n}"), report.get(f"memberlist/{n}")
+        rows = [(f"{n} nodes join through one seed, all see all, s p50", p50(w["join"]), m and p50(m["join"]), "{:.2f}"),
+                (f"{n} nodes: kill -9 seen dead by all, s p50", p50(w["kill"]), m and p50(m["kill"]), "{:.2f}"),
+                (f"{n} nodes: leave seen by all, s p50", p50(w["leave"]), m and p50(m["leave"]), "{:.2f}"),
+                (f"{n} nodes: control traffic at rest, B/s/node", w["rest_bytes_per_node_s"],
+                 m and m["rest_bytes_per_node_s"], "{:.0f}")]
+        for name, a, b, fmt in rows:
+            ratio = f"{a / b:.2f}" if a is not None and b else ""
+            anchor = f"memberlist: {cell(b, fmt)}" if m else ""
+            print(f"| {name} | {cell(a, fmt)} | {anchor} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -168,7 +168,12 @@ done
 echo
 echo "== summary"
 dp50=$(pct 50 "${direct[@]}") dp95=$(pct 95 "${direct[@]}") hp50=$(pct 50 "${hand[@]}") hp95=$(pct 95 "${hand[@]}")
-echo "direct path A-C: p50 ${dp50} ms, p95 ${dp95} ms; by hand: p50 ${hp50} ms, p95 ${hp95} ms; ratio p50 $(echo "scale=2; $dp50 / $hp50" | bc)"
-echo "relayed path A-B: p50 $(pct 50 "${relay[@]}") ms (after one round of direct attempts, 15 s per candidate)"
+rp50=$(pct 50 "${relay[@]}")
 wp=$(pct 50 "${wr[@]}") wpc=$(pct 50 "${wc[@]}") fp=$(pct 50 "${fr[@]}") fpc=$(pct 50 "${fc[@]}")
-echo "relay: weft ${wp} pps (${wpc} per CPU second), plain forwarder ${fp} pps (${fpc} per CPU second); ratio $(echo "scale=2; $wp / $fp" | bc) wall, $(echo "scale=2; $wpc / $fpc" | bc) per CPU"
+echo "| figure | weft | anchor | ratio |"
+echo "|---|---|---|---|"
+echo "| direct path A-C through two NATs, ms p50 ($RUNS runs) | $dp50 | wireguard-go by hand, same hosts: $hp50 | $(echo "scale=2; $dp50 / $hp50" | bc) |"
+echo "| direct path A-C, ms p95 | $dp95 | by hand: $hp95 | $(echo "scale=2; $dp95 / $hp95" | bc) |"
+echo "| relayed path A-B (symmetric NAT), ms p50, after one round of direct attempts (15 s per candidate) | $rp50 | | |"
+echo "| relay, packets/s (128-byte WireGuard packets, loopback) | $wp | plain UDP forwarder: $fp | $(echo "scale=2; $wp / $fp" | bc) |"
+echo "| relay, packets per CPU second of the relaying process | $wpc | plain UDP forwarder: $fpc | $(echo "scale=2; $wpc / $fpc" | bc) |"

@@ -50,5 +50,28 @@ for r in runs:
         print(f"  violation: {r['violation']}")
 print("\nTargets (issue 4): 99.99% within 10 rounds (12 at 10% loss); detection p99 <= 15 s; 0 false dead "
       "in 10^6 probe periods at 10% loss; <= 40 kbit/s/node; >= 100x real time.")
+# The same figures next to their anchors (the issue's targets; memberlist's defaults for detection).
+worst = lambda key, sc: max((r[key] for r in runs if r["scenario"] == sc), default=None)
+best = lambda key, sc: min((r[key] for r in runs if r["scenario"] == sc), default=None)
+big = n >= 10000
+rows = [
+    (f"{n} nodes, join storm: rounds to 99.99% (worst seed)", worst("rounds_to_99.99%", "join-storm"), 12 if big else 10),
+    (f"{n} nodes, 10% loss: rounds to 99.99% (worst seed)", worst("rounds_to_99.99%", "loss"), 14 if big else 12),
+    (f"{n} nodes: crash seen dead by all, s p99 (worst seed)", worst("detection_p99_s", "join-storm"), 20 if big else 15),
+    (f"{n} nodes, 10% loss: false dead verdicts / probe periods", f"{sum(r['false_dead'] for r in runs if r['scenario'] == 'loss')}"
+     f" / {sum(r['probe_periods'] for r in runs if r['scenario'] == 'loss')}", "0 / 10^6"),
+    (f"{n} nodes: control traffic, kbit/s/node, steady", worst("steady_kbit_per_node_s", "join-storm"), 40),
+    (f"{n} nodes, 10% loss: control traffic, kbit/s/node", worst("steady_kbit_per_node_s", "loss"), 40),
+    (f"{n} nodes: simulated s per wall s, steady (slowest seed)", best("steady_speedup", "join-storm"), 100),
+    (f"{n} nodes: simulator RSS, MB (largest run, peak)", max(r["rss_mb"] for r in runs), None),
+    (f"{n} nodes: simulator heap in use after the storm, MB (largest run)", max(r.get("steady_heap_mb", -1) for r in runs), None),
+]
+print("\n| figure | weft | anchor | ratio |")
+print("|---|---|---|---|")
+for name, value, target in rows:
+    v = f"{value:.1f}" if isinstance(value, float) else str(value)
+    anchor = "" if target is None else f"issue 4 target: {target}"
+    ratio = f"{value / target:.2f}" if isinstance(value, (int, float)) and isinstance(target, (int, float)) and target else ""
+    print(f"| {name} | {v} | {anchor} | {ratio} |")
 PY
 rm -f "$out" "$out.rss"

@@ -52,7 +52,7 @@ in_r strace -f -c -o "$W/s1" "$RECON" --interface wgb --changes 300 --drift-chec
 in_r strace -f -c -o "$W/s2" "$RECON" --interface wgb --changes 0 --drift-checks 300 >/dev/null
 per_change=$(( ($(calls "$W/s1") - $(calls "$W/s0")) / 300 ))
 per_drift=$(( ($(calls "$W/s2") - $(calls "$W/s0")) / 300 ))
-key=$(in_r wg show wgb peers | head -1)
+key=$(in_r wg show wgb peers | sed -n 1p)  # not head: wg would die of SIGPIPE under pipefail
 t0=$(date +%s%N)
 for i in $(seq 1 100); do in_r wg set wgb peer "$key" endpoint "198.51.100.9:$((30000 + i))"; done
 wgset_ms=$(echo "scale=3; ($(date +%s%N) - $t0) / 100 / 1000000" | bc)
@@ -113,10 +113,12 @@ for i in $(seq 1 255); do ip -n ${TAG}big addr add 127.0.1.$i/32 dev lo 2>/dev/n
 tok=$("$WEFT" init --data-dir "$W/b0" --name b0 --advertise 127.0.1.1:51821 | tail -n1)
 agent ${TAG}big "$W/b0" 127.0.1.1:51821 "$W/b0.log" --wg-backend userspace
 B0=${PIDS[-1]}
+# 256 agents start at once on this machine's cores: a first join may wait far longer than the
+# default 20 s for the seed's answer, so the joiners get 10 minutes.
 for i in $(seq 1 255); do
   mkdir -p "$W/b$i"
   ip netns exec ${TAG}big "$WEFT" agent --data-dir "$W/b$i" --bind "127.0.$((1 + i / 250)).$((i % 250 + 1)):51822" \
-    --token "$tok" --name "b$i" --dns-upstream none >"$W/b$i.log" 2>&1 &
+    --token "$tok" --name "b$i" --dns-upstream none --join-timeout-ms 600000 >"$W/b$i.log" 2>&1 &
   PIDS+=($!)
 done
 B1=${PIDS[-1]}
@@ -124,7 +126,7 @@ peers() { [ "$("$WEFT" peers --json --data-dir "$W/b0" | grep -o '"public_key"' 
 t0=$(date +%s)
 wait_for 600 "the first agent holds 255 WireGuard peers" peers
 join_s=$(( $(date +%s) - t0 ))
-WG0=$(sed -n 's/.*wireguard-go started for weft (pid \([0-9]*\)).*/\1/p' "$W/b0.log" | head -1)
+WG0=$(sed -n 's/.*wireguard-go started for weft (pid \([0-9]*\)).*/\1/p' "$W/b0.log" | sed -n 1p)
 cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 rss() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 a0=$(cpu $B0); g0=$(cpu $WG0); n0=$(cpu $B1)

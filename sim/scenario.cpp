@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cmath>
+#include <malloc.h>
 #include <map>
 #include <numeric>
 #include <set>
@@ -97,6 +98,7 @@ class Run {
     if (sim_s <= 0) return;
     report_.steady_bytes_per_node_s = (c().bytes_sent() - steady_bytes_) / sim_s / static_cast<double>(c().size());
     report_.steady_speedup = wall_s > 0 ? sim_s / wall_s : 0;
+    report_.steady_heap_mb = static_cast<double>(mallinfo2().uordblks) / (1 << 20);
   }
   double since_start_s() const { return (c_now() - start_) / 1000.0; }
   uint64_t c_now() const { return cluster_->now(); }

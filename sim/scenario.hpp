@@ -39,6 +39,9 @@ struct ScenarioReport {
   double settle_seconds = -1;       // then until no node has records left to gossip
   double steady_bytes_per_node_s = 0;
   double steady_speedup = 0;        // simulated seconds per wall second in the steady window
+  // Heap in use (malloc's count, not RSS) at the end of the steady window: the simulator's
+  // standing memory, without the storm's transient queues that the peak RSS includes.
+  double steady_heap_mb = -1;
   uint64_t probe_periods = 0;       // probes started by all nodes over the run
   uint64_t probe_failures = 0;      // probes that ended unanswered (each raises a suspicion)
   uint64_t stream_rescues = 0;      // probes the stream ping fallback answered first
