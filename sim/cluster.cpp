@@ -112,7 +112,7 @@ void SimCluster::flush(size_t from, gossip::Effects& fx) {
   fx.events.clear();
   for (auto& out : fx.out) {
     ++messages_sent_;
-    if (count_bytes_) bytes_sent_ += gossip::encode_message(out.message).size() + gossip::kSealOverhead;
+    if (count_bytes_) bytes_sent_ += gossip::encoded_size(out.message) + gossip::kSealOverhead;
     auto it = by_address_.find(out.to);
     if (it == by_address_.end()) continue;
     bool stream = gossip::is_stream(out.message);

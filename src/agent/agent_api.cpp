@@ -1,6 +1,9 @@
 // The agent's local API routes: status, members, services, leave, metrics.
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <tuple>
+
 #include <nlohmann/json.hpp>
 
 #include "agent/address.hpp"
@@ -29,7 +32,14 @@ std::optional<std::string> Agent::subnet_text(const crdt::OwnerId& owner) const 
 
 std::string Agent::members_json() const {
   json out = json::array();
-  for (const auto& [id, m] : membership_->members()) {
+  std::vector<const gossip::Member*> sorted;  // by name, then id: the table itself is unordered
+  for (const auto& [id, m] : membership_->members()) sorted.push_back(&m);
+  std::sort(sorted.begin(), sorted.end(), [](const gossip::Member* a, const gossip::Member* b) {
+    return std::tie(a->name, a->id) < std::tie(b->name, b->id);
+  });
+  for (const gossip::Member* member : sorted) {
+    const auto& m = *member;
+    const auto& id = m.id;
     auto subnet = subnet_text(id);
     out.push_back({{"name", m.name},
                    {"id", to_hex(id)},

@@ -298,16 +298,48 @@ Body body_of(schema::Message::Body::Reader b) {
 
 }  // namespace
 
-std::string encode_message(const Message& m) {
-  capnp::MallocMessageBuilder builder;
+namespace {
+
+void fill_message(capnp::MessageBuilder& builder, const Message& m) {
   auto root = builder.initRoot<schema::Message>();
   fill_body(root.initBody(), m.body);
   if (!m.updates.empty()) fill_updates(root.initUpdates(m.updates.size()), m.updates);
   if (!m.records.empty()) fill_records(root.initRecords(m.records.size()), m.records);
+}
+
+// Counts what the packer writes and keeps none of it.
+class ByteCounter final : public kj::BufferedOutputStream {
+ public:
+  kj::ArrayPtr<kj::byte> getWriteBuffer() override { return kj::arrayPtr(buffer_, sizeof buffer_); }
+  void write(const void*, size_t size) override { bytes += size; }
+  size_t bytes = 0;
+
+ private:
+  kj::byte buffer_[4096];
+};
+
+}  // namespace
+
+std::string encode_message(const Message& m) {
+  capnp::MallocMessageBuilder builder;
+  fill_message(builder, m);
   kj::VectorOutputStream out;
   capnp::writePackedMessage(out, builder);
   auto bytes = out.getArray();
   return std::string(reinterpret_cast<const char*>(bytes.begin()), bytes.size());
+}
+
+size_t encoded_size(const Message& m) {
+  // A first segment reused from call to call: zero at start (static storage), and the builder
+  // zeroes what it used when it is destroyed, as MallocMessageBuilder requires of one given to it.
+  // Its size is the default first segment's, so a message spills into more segments exactly as
+  // encode_message's does (segment tables and far pointers count too).
+  static thread_local capnp::word scratch[capnp::SUGGESTED_FIRST_SEGMENT_WORDS];
+  capnp::MallocMessageBuilder builder(kj::arrayPtr(scratch, capnp::SUGGESTED_FIRST_SEGMENT_WORDS));
+  fill_message(builder, m);
+  ByteCounter out;
+  capnp::writePackedMessage(out, builder);
+  return out.bytes;
 }
 
 std::optional<Message> decode_message(std::span<const uint8_t> bytes, const MemberId& from) {

@@ -157,7 +157,7 @@ void Membership::set_address(Member& m, const std::string& address) {
   claim_address(m);
 }
 
-void Membership::remove_member(crdt::IdMap<Member>::iterator it) {
+void Membership::remove_member(crdt::IdHashMap<Member>::iterator it) {
   std::erase(others_, &it->second);
   if (auto a = by_address_.find(it->second.address); a != by_address_.end() && a->second == it->first) by_address_.erase(a);
   members_.erase(it);

@@ -91,7 +91,7 @@ class Membership {
   // Own record writes to disseminate (the replica already holds them).
   void publish(const std::vector<crdt::Record>& records);
 
-  const crdt::IdMap<Member>& members() const { return members_; }
+  const crdt::IdHashMap<Member>& members() const { return members_; }
   const Member& self() const { return members_.at(self_); }
   unsigned health() const { return awareness_; }
   const GossipCounters& counters() const { return counters_; }
@@ -133,7 +133,7 @@ class Membership {
   Member& add_member(Member m);
   void set_address(Member& m, const std::string& address);
   void claim_address(const Member& m);
-  void remove_member(crdt::IdMap<Member>::iterator it);
+  void remove_member(crdt::IdHashMap<Member>::iterator it);
 
   // Probing.
   void start_probe(uint64_t now, Effects& fx);
@@ -164,12 +164,12 @@ class Membership {
   GossipConfig config_;
   Rng rng_;
   crdt::Replica& replica_;
-  crdt::IdMap<Member> members_;
+  crdt::IdHashMap<Member> members_;
   // The member at each control address; a live member keeps an address a dead or departed one
   // (a machine restarted with a new id, say) also names.
   std::unordered_map<std::string, MemberId> by_address_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
-  crdt::IdMap<Suspicion> suspicions_;
+  crdt::IdHashMap<Suspicion> suspicions_;
   std::set<MemberId> banned_;
   size_t live_count_ = 0;
   BroadcastQueue<MemberId, MemberUpdate> member_queue_;
