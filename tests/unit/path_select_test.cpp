@@ -230,6 +230,35 @@ TEST(PathSelect, AHandshakeThatCameOverTheRelayDoesNotMakeTheCandidateDirect) {
   EXPECT_EQ(c.endpoint, "127.0.0.1:40100");
 }
 
+// A new round begins while the device still holds the relay: that is our own last choice, not a
+// roam. The peer's round began a moment earlier and its handshake reached us through the
+// candidate just before ours began (e2e nat_paths once stayed on the relay for this): it counts.
+TEST(PathSelect, TheRelayStillOnTheDeviceWhenARoundBeginsIsNoRoam) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820"});
+  in.relay = "127.0.0.1:40100";
+  sel.step(in);
+  in.now = kEpoch + 16'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::relay);
+  in.device_endpoint = "127.0.0.1:40100";
+  in.last_handshake_ms = kEpoch + 17'000;
+  in.rx_bytes = 300;
+  in.now = kEpoch + 60'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::relay);
+  // The peer's NAT changed: both ends start a round. The peer's began 16 ms before ours, and its
+  // handshake through the candidate completed before our first step of the round.
+  in.epoch = kEpoch + 70'000;
+  in.last_handshake_ms = kEpoch + 70'143;
+  in.rx_bytes = 392;
+  in.now = kEpoch + 70'159;
+  auto c = sel.step(in);
+  ASSERT_EQ(c.kind, PathKind::trying);
+  ASSERT_EQ(c.endpoint, "203.0.113.20:51820");
+  in.device_endpoint = c.endpoint;  // the device takes our choice; the peer sends nothing more
+  in.now = kEpoch + 71'159;
+  EXPECT_EQ(sel.step(in).kind, PathKind::direct);
+}
+
 // A round where the relay roam was seen still takes a real direct answer that comes later.
 TEST(PathSelect, AfterARelayRoamADirectAnswerStillCounts) {
   PathSelector sel;
