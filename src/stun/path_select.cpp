@@ -81,6 +81,7 @@ PathChoice PathSelector::step(const PathInputs& in) {
         kind_ = PathKind::direct;  // the peer reached us directly: follow it off the relay
         endpoint_ = in.device_endpoint;
         reason_ = "the peer reached us directly at " + endpoint_;
+        kick = true;  // and it hears us directly at once
         break;
       }
       endpoint_ = *in.relay;
@@ -105,6 +106,10 @@ PathChoice PathSelector::step(const PathInputs& in) {
       kind_ = PathKind::direct;
       endpoint_ = in.device_endpoint;
       reason_ = "handshake through " + endpoint_;
+      // Send at once: the peer may have sent first, into our NAT before we had opened it, and
+      // our packets (while it still tries) keep pushing its persistent keepalive back. It hears
+      // the path only when we send something it can see.
+      kick = true;
     } else if (in.candidates.empty()) {
       kind_ = in.relay ? PathKind::relay : PathKind::none;
       if (in.relay) {
@@ -136,7 +141,7 @@ PathChoice PathSelector::step(const PathInputs& in) {
   c.keepalive = kind_ == PathKind::trying ? config_.probe_keepalive : config_.keepalive;
   c.reason = reason_;
   c.kick = kick;
-  c.restart = kick && !(in.last_handshake_ms && in.now <= in.last_handshake_ms + 180'000);
+  c.restart = kick && kind_ == PathKind::trying && !(in.last_handshake_ms && in.now <= in.last_handshake_ms + 180'000);
   return c;
 }
 

@@ -259,6 +259,27 @@ TEST(PathSelect, TheRelayStillOnTheDeviceWhenARoundBeginsIsNoRoam) {
   EXPECT_EQ(sel.step(in).kind, PathKind::direct);
 }
 
+// Both ends try each other at once; the packet of the end that sends first is dropped by the
+// other's NAT, which had not sent yet. The end that sent second hears the first and turns
+// direct: it must send at once, or the first end never hears anything (the packets it keeps
+// sending push the second end's persistent keepalive back, so the second would stay silent) and
+// falls back to the relay although the path works (e2e nat_paths, ASan build, twice).
+TEST(PathSelect, TurningDirectSendsAtOnceSoThePeerHearsThePathToo) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.10:51820"});
+  in.last_handshake_ms = kEpoch - 60'000;  // a live session from before (over the relay)
+  ASSERT_TRUE(sel.step(in).kick);
+  in.device_endpoint = "203.0.113.10:51820";
+  in.rx_bytes = 32;  // the peer's keepalive came through
+  in.now = kEpoch + 2'000;
+  auto c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::direct);
+  EXPECT_TRUE(c.kick);
+  EXPECT_FALSE(c.restart);  // the session is alive: send on it
+  in.now = kEpoch + 3'000;
+  EXPECT_FALSE(sel.step(in).kick);  // once
+}
+
 // A round where the relay roam was seen still takes a real direct answer that comes later.
 TEST(PathSelect, AfterARelayRoamADirectAnswerStillCounts) {
   PathSelector sel;
