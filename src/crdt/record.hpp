@@ -33,15 +33,18 @@ const char* kind_name(Kind kind);
 using OwnerId = std::array<uint8_t, 32>;
 using Signature = std::array<uint8_t, 64>;
 
+// An id's first 8 bytes as one big-endian integer. Ids are Ed25519 public keys, so these bytes
+// are already uniformly spread: they almost always order two ids and make a good hash.
+inline uint64_t id_prefix(const OwnerId& id) {
+  uint64_t x = 0;
+  for (size_t i = 0; i < 8; ++i) x = x << 8 | id[i];
+  return x;
+}
 // Ids in byte order, as std::array's own comparison, but the first 8 bytes compared as one
 // integer: ids are random, so that almost always decides, and maps keyed by ids (every member,
 // every record, in every replica) are the simulator's hottest code at 1,000 machines.
 inline std::strong_ordering compare_ids(const OwnerId& a, const OwnerId& b) {
-  uint64_t x = 0, y = 0;
-  for (size_t i = 0; i < 8; ++i) {
-    x = x << 8 | a[i];
-    y = y << 8 | b[i];
-  }
+  uint64_t x = id_prefix(a), y = id_prefix(b);
   if (x != y) return x <=> y;
   return a <=> b;
 }
@@ -50,16 +53,12 @@ struct IdLess {
 };
 template <typename Value>
 using IdMap = std::map<OwnerId, Value, IdLess>;
-// Ids are Ed25519 public keys: their first 8 bytes are already uniformly spread. For tables only
-// looked up by id (members, suspicions), where a tree's ten levels of cache misses per lookup are
-// what the simulator at 1,000 machines spends most of its time on. Iteration order is fixed by
-// the ids and the insertion history, so runs replay exactly, but it is not sorted.
+// For tables only looked up by id (members, suspicions), where a tree's ten levels of cache
+// misses per lookup are what the simulator at 1,000 machines spends most of its time on.
+// Iteration order is fixed by the ids and the insertion history, so runs replay exactly, but it
+// is not sorted.
 struct IdHash {
-  size_t operator()(const OwnerId& id) const {
-    uint64_t x = 0;
-    for (size_t i = 0; i < 8; ++i) x = x << 8 | id[i];
-    return static_cast<size_t>(x);
-  }
+  size_t operator()(const OwnerId& id) const noexcept { return static_cast<size_t>(id_prefix(id)); }
 };
 template <typename Value>
 using IdHashMap = std::unordered_map<OwnerId, Value, IdHash>;

@@ -69,6 +69,16 @@ PathInputs inputs(uint64_t now, std::vector<std::string> candidates) {
   return in;
 }
 
+// A selector whose one round over `candidate` found nothing, now on the relay (at kEpoch + 16 s).
+PathInputs on_relay(PathSelector& sel, const std::string& candidate) {
+  auto in = inputs(kEpoch + 1'000, {candidate});
+  in.relay = "127.0.0.1:40100";
+  sel.step(in);
+  in.now = kEpoch + 16'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::relay);
+  return in;
+}
+
 }  // namespace
 
 TEST(PathSelect, TriesOneCandidatePerSlotWithAShortKeepaliveUntilAHandshake) {
@@ -181,11 +191,7 @@ TEST(PathSelect, AfterAFailedRoundTheRelayCarriesThePairAndDirectIsRetriedWhenCa
 
 TEST(PathSelect, OnTheRelayDirectIsRetriedEveryTenMinutesAndAPeerReachingUsDirectlyIsFollowed) {
   PathSelector sel;
-  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820"});
-  in.relay = "127.0.0.1:40100";
-  sel.step(in);
-  in.now = kEpoch + 16'000;
-  ASSERT_EQ(sel.step(in).kind, PathKind::relay);
+  auto in = on_relay(sel, "203.0.113.20:51820");
   in.now = kEpoch + 600'000;
   EXPECT_EQ(sel.step(in).kind, PathKind::trying);
   in.now = kEpoch + 616'000;
@@ -235,11 +241,7 @@ TEST(PathSelect, AHandshakeThatCameOverTheRelayDoesNotMakeTheCandidateDirect) {
 // candidate just before ours began (e2e nat_paths once stayed on the relay for this): it counts.
 TEST(PathSelect, TheRelayStillOnTheDeviceWhenARoundBeginsIsNoRoam) {
   PathSelector sel;
-  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820"});
-  in.relay = "127.0.0.1:40100";
-  sel.step(in);
-  in.now = kEpoch + 16'000;
-  ASSERT_EQ(sel.step(in).kind, PathKind::relay);
+  auto in = on_relay(sel, "203.0.113.20:51820");
   in.device_endpoint = "127.0.0.1:40100";
   in.last_handshake_ms = kEpoch + 17'000;
   in.rx_bytes = 300;
