@@ -42,7 +42,7 @@ SyncReply answer_offer(Replica& responder, const SyncOffer& offer, uint64_t now_
   return reply;
 }
 
-SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms, std::vector<Record>* accepted) {
+SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms, std::vector<RecordRef>* accepted) {
   initiator.adopt_if_stale(reply.fresh, now_ms);
   SyncPush push;
   push.fresh = initiator.fresh(now_ms);
@@ -64,7 +64,7 @@ SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms, s
   return push;
 }
 
-SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms, std::vector<Record>* accepted) {
+SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms, std::vector<RecordRef>* accepted) {
   SyncFinish finish;
   finish.records = responder.receive(push.records, now_ms, accepted);
   for (const auto& summary : push.summaries) append(finish.records, responder.state().delta_for(summary));
@@ -74,7 +74,7 @@ SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms, st
   return finish;
 }
 
-void on_finish(Replica& initiator, const SyncFinish& finish, uint64_t now_ms, std::vector<Record>* accepted) {
+void on_finish(Replica& initiator, const SyncFinish& finish, uint64_t now_ms, std::vector<RecordRef>* accepted) {
   initiator.receive(finish.records, now_ms, accepted);
 }
 

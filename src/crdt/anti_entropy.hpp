@@ -47,9 +47,9 @@ SyncOffer make_offer(const Replica& replica, uint64_t now_ms);
 SyncReply answer_offer(Replica& responder, const SyncOffer& offer, uint64_t now_ms);
 // `accepted`, when given, receives the records that were new here (to gossip on: after a
 // partition heals, what one side wrote is news to most of the other side too).
-SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms, std::vector<Record>* accepted = nullptr);
-SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms, std::vector<Record>* accepted = nullptr);
-void on_finish(Replica& initiator, const SyncFinish& finish, uint64_t now_ms, std::vector<Record>* accepted = nullptr);
+SyncPush on_reply(Replica& initiator, const SyncReply& reply, uint64_t now_ms, std::vector<RecordRef>* accepted = nullptr);
+SyncFinish on_push(Replica& responder, const SyncPush& push, uint64_t now_ms, std::vector<RecordRef>* accepted = nullptr);
+void on_finish(Replica& initiator, const SyncFinish& finish, uint64_t now_ms, std::vector<RecordRef>* accepted = nullptr);
 
 // All four steps between two in-process replicas (tests, simulator, benchmarks).
 void exchange(Replica& initiator, Replica& responder, uint64_t now_ms);

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -32,6 +33,15 @@ struct OwnerDigest {
 };
 
 using Digest = IdMap<OwnerDigest>;
+
+// A record as a ClusterState holds it: immutable once made, with its set hash computed once.
+// Shared: replicas holding the same version hold the same object (the simulator's 1,000
+// machines hold one copy of each record, not 1,000; see VerifyMemo).
+struct StoredRecord {
+  Record record;
+  SetHash hash;
+};
+using RecordRef = std::shared_ptr<const StoredRecord>;
 
 // The (key, HLC) list of one owner's records: sent when digests alone cannot tell which
 // records a peer lacks (it holds an older version of something, or lost something).

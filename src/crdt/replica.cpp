@@ -66,7 +66,7 @@ std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_
 }
 
 MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
-                                 std::vector<Record>& corrections, std::vector<Record>* accepted) {
+                                 std::vector<Record>& corrections, std::vector<RecordRef>* accepted) {
   if (retired_.count(record.key.owner)) return MergeResult::retired;
   if (broken_merge_ && state_.find(record.key)) return MergeResult::stale;
   if (clock_.too_far_ahead(record.hlc, now_ms)) return MergeResult::too_far_ahead;
@@ -89,14 +89,14 @@ MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,
   if (result == MergeResult::accepted) {
     clock_.observe(record.hlc, now_ms);
     changes_.push_back(Change{record.key, record});
-    if (accepted) accepted->push_back(record);
+    if (accepted) accepted->push_back(state_.find_ref(record.key));
     if (record.key.kind == Kind::machine_removal && !record.tombstone) apply_removal(record);
   }
   return result;
 }
 
 std::vector<Record> Replica::receive(std::span<const Record> records, uint64_t now_ms,
-                                     std::vector<Record>* accepted) {
+                                     std::vector<RecordRef>* accepted) {
   std::vector<Record> corrections;
   for (const Record& r : records)
     ++counts_[static_cast<size_t>(receive_one(r, now_ms, corrections, accepted))];

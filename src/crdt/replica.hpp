@@ -63,9 +63,10 @@ class Replica {
 
   // Others' records (gossip or sync). Records in our own name that we do not hold are answered
   // with corrections, returned here for dissemination (and already applied). Records that
-  // changed the state are appended to `accepted` when given (to gossip them on).
+  // changed the state are appended to `accepted` when given (to gossip them on), as the shared
+  // copies the state holds.
   std::vector<Record> receive(std::span<const Record> records, uint64_t now_ms,
-                              std::vector<Record>* accepted = nullptr);
+                              std::vector<RecordRef>* accepted = nullptr);
 
   // Tombstone GC; removals become pending changes.
   size_t collect_garbage(uint64_t now_ms);
@@ -94,7 +95,7 @@ class Replica {
 
  private:
   MergeResult receive_one(const Record& record, uint64_t now_ms, std::vector<Record>& corrections,
-                          std::vector<Record>* accepted);
+                          std::vector<RecordRef>* accepted);
   Record sign_and_apply(Record record, uint64_t now_ms);
   void apply_removal(const Record& record);
 

@@ -41,13 +41,13 @@ bool verify(const Record& record) {
                                      message.size(), record.key.owner.data()) == 0;
 }
 
-bool VerifyMemo::verify(const Record& record) {
-  std::string key = canonical_bytes(record);
-  key.append(reinterpret_cast<const char*>(record.signature.data()), record.signature.size());
-  if (good_.count(key)) return true;
-  if (!crdt::verify(record)) return false;
-  good_.insert(std::move(key));
-  return true;
+RecordRef VerifyMemo::find(const Record& record) const {
+  auto it = good_.find(record.signature);
+  return it != good_.end() && it->second->record == record ? it->second : nullptr;
 }
+
+void VerifyMemo::admit(const RecordRef& record) { good_.try_emplace(record->record.signature, record); }
+
+bool VerifyMemo::verify(const Record& record) const { return find(record) || crdt::verify(record); }
 
 }  // namespace weft::crdt

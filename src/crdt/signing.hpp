@@ -5,8 +5,9 @@
 #include <array>
 #include <cstdint>
 #include <string>
-#include <unordered_set>
+#include <unordered_map>
 
+#include "crdt/digest.hpp"
 #include "crdt/record.hpp"
 
 namespace weft::crdt {
@@ -35,17 +36,31 @@ class SigningKey {
 // True when the record's signature verifies against its owner (the key in key.owner).
 bool verify(const Record& record);
 
-// Signatures already found good, keyed by everything the signature covers plus the signature
-// itself, so only a byte-identical record hits. The simulator shares one among all its replicas:
-// a record is then checked once per process, not once per simulated machine (checks are the
-// whole cost of merging). Results are the same with or without it. Not thread-safe.
+// Records already found good (well-formed for their kind, signature verified), keyed by their
+// signature; a hit must be byte-identical in every field. It hands out the one shared copy of
+// each such record. The simulator shares one memo among all its replicas: a record is then
+// decoded, checked, hashed and stored once per process, not once per simulated machine (the
+// checks were the whole cost of merging, the copies most of the memory). Results are the same
+// with or without it. It keeps every record it saw; not thread-safe.
 class VerifyMemo {
  public:
-  bool verify(const Record& record);
+  // The shared copy of this exact record, or null when it was never admitted.
+  RecordRef find(const Record& record) const;
+  // Remembers a record found good (the caller ran the checks).
+  void admit(const RecordRef& record);
+  // Signature check only (no value check): through the memo's good records, else libsodium.
+  bool verify(const Record& record) const;
   size_t size() const { return good_.size(); }
 
  private:
-  std::unordered_set<std::string> good_;
+  struct SignatureHash {
+    size_t operator()(const Signature& s) const noexcept {
+      uint64_t x = 0;
+      for (size_t i = 0; i < 8; ++i) x = x << 8 | s[i];
+      return static_cast<size_t>(x);
+    }
+  };
+  std::unordered_map<Signature, RecordRef, SignatureHash> good_;
 };
 // verify() through the memo when there is one.
 inline bool verify(const Record& record, VerifyMemo* memo) { return memo ? memo->verify(record) : verify(record); }

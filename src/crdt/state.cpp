@@ -1,5 +1,7 @@
 #include "crdt/state.hpp"
 
+#include <algorithm>
+
 #include "crdt/signing.hpp"
 #include "crdt/values.hpp"
 
@@ -20,146 +22,166 @@ const char* merge_result_name(MergeResult result) {
   return "unknown";
 }
 
-ClusterState::ClusterState(const ClusterState& other)
-    : gc_horizon_ms_(other.gc_horizon_ms_),
-      verify_memo_(other.verify_memo_),
-      kind_versions_(other.kind_versions_),
-      total_hash_(other.total_hash_),
-      records_(other.records_),
-      digest_(other.digest_) {
-  rebuild_index();
-}
-
-ClusterState& ClusterState::operator=(const ClusterState& other) {
-  if (this == &other) return *this;
-  gc_horizon_ms_ = other.gc_horizon_ms_;
-  verify_memo_ = other.verify_memo_;
-  kind_versions_ = other.kind_versions_;
-  total_hash_ = other.total_hash_;
-  records_ = other.records_;
-  digest_ = other.digest_;
-  rebuild_index();
-  return *this;
-}
-
-void ClusterState::rebuild_index() {
-  for (auto& set : by_kind_) set.clear();
-  for (const auto& node : records_) index(node);
+std::vector<RecordRef>::const_iterator ClusterState::position(const OwnerSlot& slot, Kind kind,
+                                                              const std::string& name) {
+  return std::lower_bound(slot.records.begin(), slot.records.end(), std::tie(kind, name),
+                          [](const RecordRef& r, const std::tuple<Kind&, const std::string&>& key) {
+                            return std::tie(r->record.key.kind, r->record.key.name) < key;
+                          });
 }
 
 void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Record&)>& fn) const {
-  for (const Node* node : by_kind_.at(static_cast<size_t>(kind))) fn(node->second.record);
+  auto k = static_cast<size_t>(kind);
+  auto& list = by_kind_.at(k);
+  if (by_kind_version_[k] != kind_versions_[k]) {
+    list.clear();
+    for (const auto& [owner, slot] : owners_) {
+      auto it = position(slot, kind, {});
+      for (; it != slot.records.end() && (*it)->record.key.kind == kind; ++it) list.push_back(&(*it)->record);
+    }
+    std::sort(list.begin(), list.end(), [](const Record* a, const Record* b) {
+      if (int c = a->key.name.compare(b->key.name); c != 0) return c < 0;
+      return compare_ids(a->key.owner, b->key.owner) < 0;
+    });
+    by_kind_version_[k] = kind_versions_[k];
+  }
+  for (const Record* r : list) fn(*r);
 }
 
 MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   if (!valid_name(record.key.name) || record.value.size() > kMaxValueBytes ||
       static_cast<uint16_t>(record.key.kind) >= kKindCount)
     return MergeResult::malformed;
-  auto it = records_.find(record.key);
-  if (it != records_.end()) {
-    const Record& held = it->second.record;
-    if (record.hlc < held.hlc) return MergeResult::stale;
-    if (record.hlc == held.hlc) {
-      if (record == held) return MergeResult::duplicate;
-      if (record.signature <= held.signature) return MergeResult::stale;
+  auto slot = owners_.find(record.key.owner);
+  const RecordRef* held = nullptr;
+  size_t at = 0;
+  if (slot != owners_.end()) {
+    auto it = position(slot->second, record.key.kind, record.key.name);
+    at = static_cast<size_t>(it - slot->second.records.begin());
+    if (it != slot->second.records.end() && (*it)->record.key == record.key) held = &*it;
+  }
+  if (held) {
+    const Record& h = (*held)->record;
+    if (record.hlc < h.hlc) return MergeResult::stale;
+    if (record.hlc == h.hlc) {
+      if (record == h) return MergeResult::duplicate;
+      if (record.signature <= h.signature) return MergeResult::stale;
     }
   } else if (expired_tombstone(record, now_ms)) {
     return MergeResult::expired;
   }
-  if (!check_value(record)) return MergeResult::malformed;
-  if (!verify(record, verify_memo_)) return MergeResult::bad_signature;
-
-  SetHash hash = record_hash(record);
-  OwnerDigest& owner = digest_[record.key.owner];
-  if (it != records_.end()) {
-    owner.hash -= it->second.hash;
-    total_hash_ -= it->second.hash;
-    it->second = Entry{record, hash};
-    ++kind_versions_[static_cast<size_t>(record.key.kind)];
-  } else {
-    index(*records_.emplace(record.key, Entry{record, hash}).first);
-    ++kind_versions_[static_cast<size_t>(record.key.kind)];
-    ++owner.count;
+  RecordRef stored = verify_memo_ ? verify_memo_->find(record) : nullptr;
+  if (!stored) {
+    if (!check_value(record)) return MergeResult::malformed;
+    if (!verify(record)) return MergeResult::bad_signature;
+    stored = std::make_shared<const StoredRecord>(StoredRecord{record, record_hash(record)});
+    if (verify_memo_) verify_memo_->admit(stored);
   }
-  owner.hash += hash;
-  total_hash_ += hash;
-  if (record.hlc > owner.max) owner.max = record.hlc;
+
+  if (slot == owners_.end()) slot = owners_.try_emplace(record.key.owner).first;
+  OwnerDigest& digest = slot->second.digest;
+  if (held) {
+    digest.hash -= (*held)->hash;
+    total_hash_ -= (*held)->hash;
+    slot->second.records[at] = stored;
+  } else {
+    slot->second.records.insert(slot->second.records.begin() + static_cast<ptrdiff_t>(at), stored);
+    ++digest.count;
+    ++size_;
+  }
+  ++kind_versions_[static_cast<size_t>(record.key.kind)];
+  digest.hash += stored->hash;
+  total_hash_ += stored->hash;
+  if (record.hlc > digest.max) digest.max = record.hlc;
   return MergeResult::accepted;
 }
 
+const RecordRef* ClusterState::held(const RecordKey& key) const {
+  auto slot = owners_.find(key.owner);
+  if (slot == owners_.end()) return nullptr;
+  auto it = position(slot->second, key.kind, key.name);
+  return it != slot->second.records.end() && (*it)->record.key == key ? &*it : nullptr;
+}
+
 const Record* ClusterState::find(const RecordKey& key) const {
-  auto it = records_.find(key);
-  return it == records_.end() ? nullptr : &it->second.record;
+  const RecordRef* ref = held(key);
+  return ref ? &(*ref)->record : nullptr;
+}
+
+RecordRef ClusterState::find_ref(const RecordKey& key) const {
+  const RecordRef* ref = held(key);
+  return ref ? *ref : nullptr;
+}
+
+std::vector<const ClusterState::Owners::value_type*> ClusterState::sorted_owners() const {
+  std::vector<const Owners::value_type*> out;
+  out.reserve(owners_.size());
+  for (const auto& entry : owners_) out.push_back(&entry);
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return compare_ids(a->first, b->first) < 0; });
+  return out;
 }
 
 void ClusterState::for_each(const std::function<void(const Record&)>& fn) const {
-  for (const auto& [key, entry] : records_) fn(entry.record);
+  for (const auto* entry : sorted_owners())
+    for (const auto& r : entry->second.records) fn(r->record);
 }
 
-std::pair<ClusterState::Map::const_iterator, ClusterState::Map::const_iterator>
-ClusterState::owner_range(const OwnerId& owner) const {
-  // Kind 0xffff sorts after every real kind: the end of this owner's range.
-  return {records_.lower_bound(RecordKey{owner, Kind::machine, {}}),
-          records_.lower_bound(RecordKey{owner, static_cast<Kind>(0xffff), {}})};
+void ClusterState::for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const {
+  auto slot = owners_.find(owner);
+  if (slot == owners_.end()) return;
+  for (const auto& r : slot->second.records) fn(r->record);
 }
 
-void ClusterState::for_owner(const OwnerId& owner,
-                             const std::function<void(const Record&)>& fn) const {
-  auto [first, last] = owner_range(owner);
-  for (auto it = first; it != last; ++it) fn(it->second.record);
+Digest ClusterState::digest() const {
+  Digest out;
+  for (const auto& [owner, slot] : owners_) out.emplace(owner, slot.digest);
+  return out;
 }
 
-void ClusterState::erase(Map::iterator it) {
-  auto d = digest_.find(it->first.owner);
-  d->second.hash -= it->second.hash;
-  total_hash_ -= it->second.hash;
-  if (--d->second.count == 0) digest_.erase(d);
-  ++kind_versions_[static_cast<size_t>(it->first.kind)];
-  by_kind_[static_cast<size_t>(it->first.kind)].erase(&*it);
-  records_.erase(it);
-}
-
-void ClusterState::recompute_max(const OwnerId& owner) {
-  auto d = digest_.find(owner);
-  if (d == digest_.end()) return;
-  Hlc max;
-  for_owner(owner, [&](const Record& r) { max = std::max(max, r.hlc); });
-  d->second.max = max;
+template <typename Drop>
+ClusterState::Owners::iterator ClusterState::remove_if(Owners::iterator slot, Drop&& drop,
+                                                      std::vector<RecordKey>& removed) {
+  auto& records = slot->second.records;
+  OwnerDigest& digest = slot->second.digest;
+  bool any = false;
+  auto kept = std::remove_if(records.begin(), records.end(), [&](const RecordRef& r) {
+    if (!drop(r->record)) return false;
+    removed.push_back(r->record.key);
+    digest.hash -= r->hash;
+    total_hash_ -= r->hash;
+    --digest.count;
+    --size_;
+    ++kind_versions_[static_cast<size_t>(r->record.key.kind)];
+    any = true;
+    return true;
+  });
+  records.erase(kept, records.end());
+  if (records.empty()) return owners_.erase(slot);
+  if (any) {
+    digest.max = Hlc{};
+    for (const auto& r : records) digest.max = std::max(digest.max, r->record.hlc);
+  }
+  return std::next(slot);
 }
 
 std::vector<RecordKey> ClusterState::collect_garbage(uint64_t now_ms) {
   std::vector<RecordKey> removed;
-  for (auto it = records_.begin(); it != records_.end();) {
-    auto next = std::next(it);
-    if (expired_tombstone(it->second.record, now_ms)) {
-      removed.push_back(it->first);
-      erase(it);
-    }
-    it = next;
-  }
-  for (size_t i = 0; i < removed.size(); ++i)
-    if (i == 0 || removed[i].owner != removed[i - 1].owner) recompute_max(removed[i].owner);
+  for (auto slot = owners_.begin(); slot != owners_.end();)
+    slot = remove_if(slot, [&](const Record& r) { return expired_tombstone(r, now_ms); }, removed);
   return removed;
 }
 
 std::vector<RecordKey> ClusterState::drop_all_except(const OwnerId& keep) {
   std::vector<RecordKey> removed;
-  for (auto it = records_.begin(); it != records_.end();) {
-    auto next = std::next(it);
-    if (it->first.owner != keep) {
-      removed.push_back(it->first);
-      erase(it);
-    }
-    it = next;
-  }
+  for (auto slot = owners_.begin(); slot != owners_.end();)
+    slot = slot->first == keep ? std::next(slot) : remove_if(slot, [](const Record&) { return true; }, removed);
   return removed;
 }
 
 std::vector<RecordKey> ClusterState::drop_owner(const OwnerId& owner) {
   std::vector<RecordKey> removed;
-  auto [first, last] = owner_range(owner);
-  for (auto it = first; it != last; ++it) removed.push_back(it->first);
-  for (const auto& key : removed) erase(records_.find(key));
+  auto slot = owners_.find(owner);
+  if (slot != owners_.end()) remove_if(slot, [](const Record&) { return true; }, removed);
   return removed;
 }
 
@@ -171,26 +193,27 @@ OwnerSummary ClusterState::summary(const OwnerId& owner) const {
 
 ClusterState::DeltaPlan ClusterState::delta_for(const Digest& peer) const {
   DeltaPlan plan;
-  for (const auto& [owner, ours] : digest_) {
+  for (const auto* entry : sorted_owners()) {
+    const auto& [owner, slot] = *entry;
+    const OwnerDigest& ours = slot.digest;
     auto theirs = peer.find(owner);
     if (theirs != peer.end() && theirs->second == ours) continue;
-    auto [first, last] = owner_range(owner);
     if (theirs == peer.end()) {
-      for (auto it = first; it != last; ++it) plan.records.push_back(it->second.record);
+      for (const auto& r : slot.records) plan.records.push_back(r->record);
       continue;
     }
     const OwnerDigest& p = theirs->second;
     // Does the peer hold exactly our records up to its newest? Then it lacks just the newer ones.
     uint64_t count = 0;
     SetHash prefix;
-    for (auto it = first; it != last; ++it)
-      if (it->second.record.hlc <= p.max) {
+    for (const auto& r : slot.records)
+      if (r->record.hlc <= p.max) {
         ++count;
-        prefix += it->second.hash;
+        prefix += r->hash;
       }
     if (count == p.count && prefix == p.hash) {
-      for (auto it = first; it != last; ++it)
-        if (it->second.record.hlc > p.max) plan.records.push_back(it->second.record);
+      for (const auto& r : slot.records)
+        if (r->record.hlc > p.max) plan.records.push_back(r->record);
     } else {
       plan.ambiguous.push_back(owner);
     }
@@ -200,10 +223,11 @@ ClusterState::DeltaPlan ClusterState::delta_for(const Digest& peer) const {
 
 std::vector<Record> ClusterState::delta_for(const OwnerSummary& peer) const {
   std::vector<Record> out;
-  auto [it, last] = owner_range(peer.owner);
+  auto slot = owners_.find(peer.owner);
+  if (slot == owners_.end()) return out;
   auto p = peer.entries.begin();
-  for (; it != last; ++it) {
-    const Record& r = it->second.record;
+  for (const auto& ref : slot->second.records) {
+    const Record& r = ref->record;
     auto ours = std::tie(r.key.kind, r.key.name);
     while (p != peer.entries.end() && std::tie(std::get<0>(*p), std::get<1>(*p)) < ours) ++p;
     bool peer_has = p != peer.entries.end() && std::tie(std::get<0>(*p), std::get<1>(*p)) == ours;
@@ -211,7 +235,6 @@ std::vector<Record> ClusterState::delta_for(const OwnerSummary& peer) const {
   }
   return out;
 }
-
 std::vector<RecordKey> ClusterState::wanted_from(const OwnerSummary& peer) const {
   std::vector<RecordKey> out;
   for (const auto& [kind, name, hlc] : peer.entries) {

@@ -6,6 +6,10 @@
 // picks the same one. A record is merged only when its value is well-formed for its kind and
 // its signature verifies against its owner; the checks run only for records that would win,
 // so duplicates cost a map lookup, not a signature check.
+//
+// Storage: one slot per owner (its digest entry and its records sorted by (kind, name)), the
+// records themselves immutable and shared (StoredRecord): copying a state copies pointers, and
+// with a VerifyMemo every replica in the process holds the one copy of each record version.
 #pragma once
 
 #include <array>
@@ -13,7 +17,6 @@
 #include <functional>
 #include <map>
 #include <optional>
-#include <set>
 #include <tuple>
 #include <vector>
 
@@ -41,22 +44,20 @@ class ClusterState {
  public:
   explicit ClusterState(uint64_t gc_horizon_ms, VerifyMemo* verify_memo = nullptr)
       : gc_horizon_ms_(gc_horizon_ms), verify_memo_(verify_memo) {}
-  ClusterState(const ClusterState& other);
-  ClusterState& operator=(const ClusterState& other);
-  ClusterState(ClusterState&&) = default;  // map nodes move with the map: the index stays valid
-  ClusterState& operator=(ClusterState&&) = default;
-
   MergeResult merge(const Record& record, uint64_t now_ms);
 
   const Record* find(const RecordKey& key) const;
-  size_t size() const { return records_.size(); }
+  // The shared copy held for this key (null when none): to keep a record without copying it.
+  RecordRef find_ref(const RecordKey& key) const;
+  size_t size() const { return size_; }
   uint64_t gc_horizon_ms() const { return gc_horizon_ms_; }
 
   // All records in key order, or one owner's records.
   void for_each(const std::function<void(const Record&)>& fn) const;
   void for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const;
   // Every record of one kind, by (name, owner): all claims of one /24 side by side. O(records
-  // of that kind), not O(all records).
+  // of that kind) while the kind is unchanged since the last call; O(all records) once after a
+  // change of that kind.
   void for_each_of_kind(Kind kind, const std::function<void(const Record&)>& fn) const;
 
   // Removes tombstones whose HLC is older than now - horizon; returns their keys.
@@ -66,12 +67,13 @@ class ClusterState {
   // Removes every record of `owner`; returns the removed keys.
   std::vector<RecordKey> drop_owner(const OwnerId& owner);
 
-  const Digest& digest() const { return digest_; }
-  // Bumped whenever a record of this kind is added, replaced or removed: lets a caller skip
-  // recomputing something derived from one kind (e.g. subnet holders) when nothing changed.
+  // Every owner's digest entry (built on each call: O(owners)).
+  Digest digest() const;
   // The set hash of every record held: equal states have equal (size, total_hash); unequal
   // ones almost surely differ. O(1): for callers comparing many replicas often.
   SetHash total_hash() const { return total_hash_; }
+  // Bumped whenever a record of this kind is added, replaced or removed: lets a caller skip
+  // recomputing something derived from one kind (e.g. subnet holders) when nothing changed.
   uint64_t kind_version(Kind kind) const { return kind_versions_[static_cast<size_t>(kind)]; }
   OwnerSummary summary(const OwnerId& owner) const;
 
@@ -89,35 +91,39 @@ class ClusterState {
   std::vector<RecordKey> wanted_from(const OwnerSummary& peer) const;
 
  private:
-  struct Entry {
-    Record record;
-    SetHash hash;
+  struct OwnerSlot {
+    OwnerDigest digest;
+    std::vector<RecordRef> records;  // by (kind, name)
   };
-  using Map = std::map<RecordKey, Entry>;
-  std::pair<Map::const_iterator, Map::const_iterator> owner_range(const OwnerId& owner) const;
-  void erase(Map::iterator it);
-  void recompute_max(const OwnerId& owner);
+  // Hashed: a merge's lookup is one or two cache misses, not a tree walk. Whatever promises an
+  // order (for_each, delta_for) sorts the owners first.
+  using Owners = IdHashMap<OwnerSlot>;
+  std::vector<const Owners::value_type*> sorted_owners() const;
+  const RecordRef* held(const RecordKey& key) const;
+  // The first record of the slot not before (kind, name).
+  static std::vector<RecordRef>::const_iterator position(const OwnerSlot& slot, Kind kind, const std::string& name);
+  // Removes the records `drop` selects from one slot (and the slot when it empties); their keys
+  // are appended to `removed`. Returns the slot's successor.
+  template <typename Drop>
+  Owners::iterator remove_if(Owners::iterator slot, Drop&& drop, std::vector<RecordKey>& removed);
   bool expired_tombstone(const Record& record, uint64_t now_ms) const {
     return record.tombstone && record.hlc.millis() + gc_horizon_ms_ < now_ms;
   }
-
-  using Node = Map::value_type;
-  struct ByName {
-    bool operator()(const Node* a, const Node* b) const {
-      return std::tie(a->first.name, a->first.owner) < std::tie(b->first.name, b->first.owner);
-    }
-  };
-  void index(const Node& node) { by_kind_[static_cast<size_t>(node.first.kind)].insert(&node); }
-  void rebuild_index();
 
   uint64_t gc_horizon_ms_;
   VerifyMemo* verify_memo_;
   std::array<uint64_t, kKindCount> kind_versions_{};
   SetHash total_hash_;
-  Map records_;
-  // Keys (owned by records_' nodes) per kind, by (name, owner).
-  std::array<std::set<const Node*, ByName>, kKindCount> by_kind_;
-  Digest digest_;
+  Owners owners_;
+  size_t size_ = 0;
+  // Records of each kind by (name, owner), built on demand and kept until the kind changes.
+  mutable std::array<std::vector<const Record*>, kKindCount> by_kind_;
+  mutable std::array<uint64_t, kKindCount> by_kind_version_ = make_unbuilt();
+  static std::array<uint64_t, kKindCount> make_unbuilt() {
+    std::array<uint64_t, kKindCount> a;
+    a.fill(UINT64_MAX);
+    return a;
+  }
 };
 
 }  // namespace weft::crdt

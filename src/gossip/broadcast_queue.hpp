@@ -1,10 +1,12 @@
 // Piggyback dissemination queue: items waiting to be sent on outgoing messages, least-sent and
 // newest first, each sent at most `limit` times. A newer item with the same key replaces the
-// older one (a fresh fact about a member supersedes the stale one).
+// older one (a fresh fact about a member supersedes the stale one). Items may be held in another
+// form than a message carries (records as shared refs): take() projects them.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <utility>
 #include <vector>
@@ -32,7 +34,9 @@ class BroadcastQueue {
   // dropping those sent `limit` times. Returns the bytes used. `more_for_same_message`: this
   // take tops up the message of the previous one, which must not carry an item twice (nor
   // count it twice).
-  size_t take(size_t budget, unsigned limit, std::vector<Item>& out, bool more_for_same_message = false) {
+  template <typename Out, typename Project = std::identity>
+  size_t take(size_t budget, unsigned limit, std::vector<Out>& out, bool more_for_same_message = false,
+              Project project = {}) {
     if (!more_for_same_message) ++message_;
     size_t used = 0;
     std::vector<typename Entries::iterator> sent;
@@ -47,7 +51,7 @@ class BroadcastQueue {
         ++misfits;
         continue;
       }
-      out.push_back(e.item);
+      out.push_back(std::invoke(project, e.item));
       used += e.size;
       sent.push_back(it);
     }

@@ -126,7 +126,15 @@ void Membership::ban(const MemberId& id) {
 }
 
 void Membership::publish(const std::vector<crdt::Record>& records) {
-  for (const auto& r : records) record_queue_.push(r.key, r, record_size(r));
+  for (const auto& r : records) {
+    auto ref = replica_.state().find_ref(r.key);
+    if (!ref || !(ref->record == r)) ref = std::make_shared<const crdt::StoredRecord>(crdt::StoredRecord{r, crdt::record_hash(r)});
+    record_queue_.push(r.key, std::move(ref), record_size(r));
+  }
+}
+
+void Membership::publish(const std::vector<crdt::RecordRef>& records) {
+  for (const auto& r : records) record_queue_.push(r->record.key, r, record_size(r->record));
 }
 
 // ---------------------------------------------------------------- membership facts
@@ -525,12 +533,13 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
     unsigned record_limit = limit * config_.record_retransmit_factor;
     // Records get their reserved share first; membership takes the rest (and what records left).
     size_t record_budget = record_queue_.empty() ? 0 : static_cast<size_t>(budget * config_.record_share);
-    size_t used = record_queue_.take(record_budget, record_limit, msg.records);
+    size_t used = record_queue_.take(record_budget, record_limit, msg.records, false, &crdt::StoredRecord::record);
     counters_.records_gossiped += msg.records.size();
     used += member_queue_.take(budget - used, limit, msg.updates);
     if (budget > used) {
       size_t before = msg.records.size();
-      record_queue_.take(budget - used, record_limit, msg.records, /*more_for_same_message=*/true);
+      record_queue_.take(budget - used, record_limit, msg.records, /*more_for_same_message=*/true,
+                         &crdt::StoredRecord::record);
       counters_.records_gossiped += msg.records.size() - before;
     }
   }
@@ -585,7 +594,7 @@ void Membership::on_sync_check(const MemberId& from, const std::string& from_add
 
 void Membership::receive_records(const std::vector<crdt::Record>& records, uint64_t now) {
   if (records.empty()) return;
-  std::vector<crdt::Record> accepted;
+  std::vector<crdt::RecordRef> accepted;
   auto corrections = replica_.receive(records, now, &accepted);
   publish(accepted);  // infection-style: what is new to us, we pass on
   publish(corrections);
@@ -656,20 +665,20 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
       }
       // Records new to us from a sync are likely new to others (a healed partition): gossip
       // them on, except the whole state answering our own join.
-      std::vector<crdt::Record> accepted;
+      std::vector<crdt::RecordRef> accepted;
       auto push = crdt::on_reply(replica_, *pp->reply, now, join_reply ? nullptr : &accepted);
       publish(accepted);
       send(address_of(msg.from, from_address), SyncPush{std::move(push)}, now, fx, false, msg.from);
     }
   } else if (const auto* sp = std::get_if<SyncPush>(&msg.body)) {
-    std::vector<crdt::Record> accepted;
+    std::vector<crdt::RecordRef> accepted;
     auto finish = crdt::on_push(replica_, sp->push, now, &accepted);
     publish(accepted);
     if (!finish.records.empty()) send(address_of(msg.from, from_address), SyncFinish{std::move(finish)}, now, fx, false, msg.from);
   } else if (const auto* sc = std::get_if<SyncCheck>(&msg.body)) {
     on_sync_check(msg.from, from_address, *sc, now, fx);
   } else if (const auto* sf = std::get_if<SyncFinish>(&msg.body)) {
-    std::vector<crdt::Record> accepted;
+    std::vector<crdt::RecordRef> accepted;
     crdt::on_finish(replica_, sf->finish, now, &accepted);
     publish(accepted);
   }

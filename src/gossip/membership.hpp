@@ -90,6 +90,7 @@ class Membership {
 
   // Own record writes to disseminate (the replica already holds them).
   void publish(const std::vector<crdt::Record>& records);
+  void publish(const std::vector<crdt::RecordRef>& records);
 
   const crdt::IdHashMap<Member>& members() const { return members_; }
   const Member& self() const { return members_.at(self_); }
@@ -173,7 +174,7 @@ class Membership {
   std::set<MemberId> banned_;
   size_t live_count_ = 0;
   BroadcastQueue<MemberId, MemberUpdate> member_queue_;
-  BroadcastQueue<crdt::RecordKey, crdt::Record> record_queue_;
+  BroadcastQueue<crdt::RecordKey, crdt::RecordRef> record_queue_;  // the replica's shared copies
 
   std::optional<Probe> probe_;
   std::vector<MemberId> probe_order_;

@@ -60,6 +60,62 @@ TEST(ClusterState, ForgedAndTamperedRecordsAreCountedNeverMerged) {
   EXPECT_EQ(b.state().size(), 1u);
 }
 
+// Replicas sharing a memo (the simulator's) hold one copy of each record version, and the memo
+// never lets a record through on its signature alone: a tampered copy that carries the good
+// record's signature is checked, refused, and does not disturb the good one.
+TEST(ClusterState, ReplicasSharingAMemoShareRecordsButEveryByteIsChecked) {
+  VerifyMemo memo;
+  ReplicaOptions options;
+  options.verify_memo = &memo;
+  auto a = test::test_replica(1);
+  auto b = test::test_replica(2, options);
+  auto c = test::test_replica(3, options);
+  Record good = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0);
+  Record altered = good;
+  altered.value = test::service_value("api", "10.210.9.9");
+  b.receive(std::vector{good}, kT0);
+  c.receive(std::vector{altered, good}, kT0);
+  EXPECT_EQ(c.count(MergeResult::bad_signature), 1u);
+  ASSERT_EQ(c.state().size(), 1u);
+  EXPECT_EQ(c.state().find(good.key), b.state().find(good.key));  // the same object
+  EXPECT_EQ(*c.state().find(good.key), good);
+  EXPECT_EQ(memo.size(), 1u);
+  // A copy of a replica's state shares the records too, and changes apart from it.
+  ClusterState copy = c.state();
+  EXPECT_EQ(copy.find(good.key), c.state().find(good.key));
+  Record newer = a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.3"), kT0 + 1);
+  EXPECT_EQ(copy.merge(newer, kT0 + 1), MergeResult::accepted);
+  EXPECT_EQ(copy.find(good.key)->value, newer.value);
+  EXPECT_EQ(c.state().find(good.key)->value, good.value);
+}
+
+// One kind's records come by (name, owner), and a change of that kind shows at the next call.
+TEST(ClusterState, RecordsOfOneKindComeByNameThenOwnerAndFollowChanges) {
+  auto x = test::test_replica(1);
+  auto y = test::test_replica(2);
+  auto z = test::test_replica(3);
+  std::vector<Record> all{y.put(Kind::service_instance, "b", test::service_value("b", "10.210.2.2"), kT0),
+                          x.put(Kind::service_instance, "b", test::service_value("b", "10.210.1.2"), kT0),
+                          z.put(Kind::service_instance, "a", test::service_value("a", "10.210.3.2"), kT0)};
+  ClusterState state(7 * kDay);
+  auto listed = [&] {
+    std::vector<std::pair<std::string, OwnerId>> out;
+    state.for_each_of_kind(Kind::service_instance, [&](const Record& r) { out.emplace_back(r.key.name, r.key.owner); });
+    return out;
+  };
+  for (const auto& r : all) ASSERT_EQ(state.merge(r, kT0), MergeResult::accepted);
+  auto first = compare_ids(x.id(), y.id()) < 0 ? x.id() : y.id();
+  auto second = first == x.id() ? y.id() : x.id();
+  using Row = std::pair<std::string, OwnerId>;
+  EXPECT_EQ(listed(), (std::vector<Row>{{"a", z.id()}, {"b", first}, {"b", second}}));
+  ASSERT_EQ(state.merge(z.put(Kind::service_instance, "c", test::service_value("c", "10.210.3.3"), kT0 + 1), kT0),
+            MergeResult::accepted);
+  EXPECT_EQ(listed().size(), 4u);
+  EXPECT_EQ(listed().back(), (Row{"c", z.id()}));
+  state.drop_owner(z.id());
+  EXPECT_EQ(listed(), (std::vector<Row>{{"b", first}, {"b", second}}));
+}
+
 TEST(ClusterState, SignedButMalformedValuesAreRefused) {
   auto key = test::test_key(1);
   auto b = test::test_replica(2);
