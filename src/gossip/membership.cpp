@@ -152,22 +152,27 @@ Member& Membership::add_member(Member m) {
 }
 
 void Membership::claim_address(const Member& m) {
-  auto [it, inserted] = by_address_.try_emplace(m.address, m.id);
-  if (inserted || it->second == m.id) return;
-  auto holder = members_.find(it->second);
-  if (holder == members_.end() || !live(holder->second.state) || live(m.state)) it->second = m.id;
+  auto [it, inserted] = by_address_.try_emplace(m.address, &m);
+  if (inserted || it->second == &m || (live(it->second->state) && !live(m.state))) return;
+  by_address_.erase(it);  // the key views the old holder's string: replace the entry whole
+  by_address_.emplace(m.address, &m);
 }
 
 void Membership::set_address(Member& m, const std::string& address) {
   if (m.address == address) return;
-  if (auto it = by_address_.find(m.address); it != by_address_.end() && it->second == m.id) by_address_.erase(it);
+  if (auto it = by_address_.find(m.address); it != by_address_.end() && it->second == &m) by_address_.erase(it);
   m.address = address;
   claim_address(m);
 }
 
 void Membership::remove_member(crdt::IdHashMap<Member>::iterator it) {
-  std::erase(others_, &it->second);
-  if (auto a = by_address_.find(it->second.address); a != by_address_.end() && a->second == it->first) by_address_.erase(a);
+  const Member* m = &it->second;
+  std::erase(others_, m);
+  if (auto p = std::find(probe_order_.begin(), probe_order_.end(), m); p != probe_order_.end()) {
+    if (static_cast<size_t>(p - probe_order_.begin()) < probe_index_) --probe_index_;
+    probe_order_.erase(p);
+  }
+  if (auto a = by_address_.find(m->address); a != by_address_.end() && a->second == m) by_address_.erase(a);
   members_.erase(it);
 }
 
@@ -213,10 +218,10 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
   }
   auto it = members_.find(u.id);
   if (it == members_.end()) {
-    add_member(Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
+    const Member& added = add_member(Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
     ++live_count_;
     // A random place in the probe order, in O(1): swap with a random member (memberlist's way).
-    probe_order_.push_back(u.id);
+    probe_order_.push_back(&added);
     std::swap(probe_order_.back(), probe_order_[rng_.below(probe_order_.size())]);
     fx.events.push_back(MemberEvent{u.id, MemberState::alive, true});
     if (rebroadcast) broadcast(u);
@@ -317,17 +322,13 @@ std::optional<MemberId> Membership::next_probe_target() {
   for (size_t tries = 0; tries <= probe_order_.size(); ++tries) {
     if (probe_index_ >= probe_order_.size()) {
       // Drop members that are gone, reshuffle: a randomised round-robin.
-      std::erase_if(probe_order_, [&](const MemberId& id) {
-        auto it = members_.find(id);
-        return it == members_.end() || !live(it->second.state);
-      });
+      std::erase_if(probe_order_, [&](const Member* m) { return !live(m->state); });
       rng_.shuffle(probe_order_);
       probe_index_ = 0;
       if (probe_order_.empty()) return std::nullopt;
     }
-    const MemberId& id = probe_order_[probe_index_++];
-    auto it = members_.find(id);
-    if (it != members_.end() && live(it->second.state)) return id;
+    const Member* m = probe_order_[probe_index_++];
+    if (live(m->state)) return m->id;
   }
   return std::nullopt;
 }
@@ -546,7 +547,7 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
   std::optional<MemberId> member = to_id;
   if (member && !members_.contains(*member)) member.reset();
   if (!member)
-    if (auto it = by_address_.find(to); it != by_address_.end()) member = it->second;
+    if (auto it = by_address_.find(to); it != by_address_.end()) member = it->second->id;
   if (member == self_) member.reset();
   fx.out.push_back(Outgoing{to, std::move(msg), member});
 }

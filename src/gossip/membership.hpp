@@ -16,6 +16,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -167,8 +168,10 @@ class Membership {
   crdt::Replica& replica_;
   crdt::IdHashMap<Member> members_;
   // The member at each control address; a live member keeps an address a dead or departed one
-  // (a machine restarted with a new id, say) also names.
-  std::unordered_map<std::string, MemberId> by_address_;
+  // (a machine restarted with a new id, say) also names. Each key views the address string of
+  // the member it maps to (members_' nodes do not move): an entry goes before its member does,
+  // or before that member's address changes.
+  std::unordered_map<std::string_view, const Member*> by_address_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
   crdt::IdHashMap<Suspicion> suspicions_;
   std::set<MemberId> banned_;
@@ -177,7 +180,7 @@ class Membership {
   BroadcastQueue<crdt::RecordKey, crdt::RecordRef> record_queue_;  // the replica's shared copies
 
   std::optional<Probe> probe_;
-  std::vector<MemberId> probe_order_;
+  std::vector<const Member*> probe_order_;  // a member leaves it when it leaves members_
   size_t probe_index_ = 0;
   std::map<uint32_t, Relay> relays_;
   uint32_t next_seq_ = 1;

@@ -2,6 +2,7 @@
 // no sleeps. Bounds below are virtual-time limits for conditions, not timing assertions.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <numeric>
 
 #include "crdt/values.hpp"
@@ -519,4 +520,25 @@ TEST(Membership, PeriodicSyncsCheckDigestsFirstAndRunInFullOnlyWhenStatesDiffer)
     full_total_before += full_before[i];
   }
   EXPECT_GT(full_after, full_total_before);
+}
+
+// A member forgotten in the middle of a probe round leaves the round at once: later probes go
+// to every member still known, one each per round, and never to the forgotten one (the probe
+// order holds the members themselves, so a stale entry would be a dangling one).
+TEST(Membership, AForgottenMemberLeavesTheProbeRoundAtOnce) {
+  Lone lone(6);
+  auto pinged = [](const std::vector<Outgoing>& sent) {
+    std::map<MemberId, int> out;
+    for (const auto& o : sent)
+      if (const auto* ping = std::get_if<Ping>(&o.message.body); ping && !ping->stream) ++out[ping->target];
+    return out;
+  };
+  lone.run(lone.now + 2'500, true);  // part of the first round done
+  const MemberId banned = lone.others[3].id();
+  lone.m.ban(banned);
+  ASSERT_FALSE(lone.m.members().contains(banned));
+  auto targets = pinged(lone.run(lone.now + 40'000, true));
+  EXPECT_EQ(targets.count(banned), 0u);
+  EXPECT_EQ(targets.size(), 4u);  // every other member still probed
+  for (const auto& [id, n] : targets) EXPECT_GE(n, 5) << "probed too rarely";
 }
