@@ -30,6 +30,13 @@ std::vector<RecordRef>::const_iterator ClusterState::position(const OwnerSlot& s
                           });
 }
 
+namespace {
+bool by_name_then_owner(const Record* a, const Record* b) {
+  if (int c = a->key.name.compare(b->key.name); c != 0) return c < 0;
+  return compare_ids(a->key.owner, b->key.owner) < 0;
+}
+}  // namespace
+
 void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Record&)>& fn) const {
   auto k = static_cast<size_t>(kind);
   auto& list = by_kind_.at(k);
@@ -39,13 +46,24 @@ void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Re
       auto it = position(slot, kind, {});
       for (; it != slot.records.end() && (*it)->record.key.kind == kind; ++it) list.push_back(&(*it)->record);
     }
-    std::sort(list.begin(), list.end(), [](const Record* a, const Record* b) {
-      if (int c = a->key.name.compare(b->key.name); c != 0) return c < 0;
-      return compare_ids(a->key.owner, b->key.owner) < 0;
-    });
+    std::sort(list.begin(), list.end(), by_name_then_owner);
     by_kind_version_[k] = kind_versions_[k];
   }
   for (const Record* r : list) fn(*r);
+}
+
+void ClusterState::kind_changed(Kind kind, const Record* gone, const Record* added) {
+  auto k = static_cast<size_t>(kind);
+  bool kept = by_kind_version_[k] == kind_versions_[k];
+  ++kind_versions_[k];
+  if (!kept) return;  // not built: the next for_each_of_kind builds it
+  auto& list = by_kind_[k];
+  auto it = std::lower_bound(list.begin(), list.end(), gone ? gone : added, by_name_then_owner);
+  if (gone && (it == list.end() || *it != gone)) return;  // not where it belongs: rebuild later
+  if (gone && added) *it = added;
+  else if (gone) list.erase(it);
+  else list.insert(it, added);
+  by_kind_version_[k] = kind_versions_[k];
 }
 
 MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
@@ -80,6 +98,7 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
 
   if (slot == owners_.end()) slot = owners_.try_emplace(record.key.owner).first;
   OwnerDigest& digest = slot->second.digest;
+  kind_changed(record.key.kind, held ? &(*held)->record : nullptr, &stored->record);
   if (held) {
     digest.hash -= (*held)->hash;
     total_hash_ -= (*held)->hash;
@@ -89,7 +108,6 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
     ++digest.count;
     ++size_;
   }
-  ++kind_versions_[static_cast<size_t>(record.key.kind)];
   digest.hash += stored->hash;
   total_hash_ += stored->hash;
   if (record.hlc > digest.max) digest.max = record.hlc;
@@ -151,7 +169,7 @@ ClusterState::Owners::iterator ClusterState::remove_if(Owners::iterator slot, Dr
     total_hash_ -= r->hash;
     --digest.count;
     --size_;
-    ++kind_versions_[static_cast<size_t>(r->record.key.kind)];
+    kind_changed(r->record.key.kind, &r->record, nullptr);
     any = true;
     return true;
   });

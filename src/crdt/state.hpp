@@ -56,8 +56,7 @@ class ClusterState {
   void for_each(const std::function<void(const Record&)>& fn) const;
   void for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const;
   // Every record of one kind, by (name, owner): all claims of one /24 side by side. O(records
-  // of that kind) while the kind is unchanged since the last call; O(all records) once after a
-  // change of that kind.
+  // of that kind): the first call builds the list from all records, changes keep it current.
   void for_each_of_kind(Kind kind, const std::function<void(const Record&)>& fn) const;
 
   // Removes tombstones whose HLC is older than now - horizon; returns their keys.
@@ -100,6 +99,9 @@ class ClusterState {
   using Owners = IdHashMap<OwnerSlot>;
   std::vector<const Owners::value_type*> sorted_owners() const;
   const RecordRef* held(const RecordKey& key) const;
+  // Counts a change of one kind (a record gone, added, or one replacing the other: same key)
+  // and keeps the by-kind list current when it is built.
+  void kind_changed(Kind kind, const Record* gone, const Record* added);
   // The first record of the slot not before (kind, name).
   static std::vector<RecordRef>::const_iterator position(const OwnerSlot& slot, Kind kind, const std::string& name);
   // Removes the records `drop` selects from one slot (and the slot when it empties); their keys
@@ -116,7 +118,8 @@ class ClusterState {
   SetHash total_hash_;
   Owners owners_;
   size_t size_ = 0;
-  // Records of each kind by (name, owner), built on demand and kept until the kind changes.
+  // Records of each kind by (name, owner), built on the first for_each_of_kind and kept
+  // current from then on (by_kind_version_ == kind_versions_ while it is).
   mutable std::array<std::vector<const Record*>, kKindCount> by_kind_;
   mutable std::array<uint64_t, kKindCount> by_kind_version_ = make_unbuilt();
   static std::array<uint64_t, kKindCount> make_unbuilt() {

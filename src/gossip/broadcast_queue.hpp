@@ -51,11 +51,12 @@ class BroadcastQueue {
         ++misfits;
         continue;
       }
-      out.push_back(std::invoke(project, e.item));
       used += e.size;
       sent.push_back(it);
     }
+    out.reserve(out.size() + sent.size());
     for (auto it : sent) {
+      out.push_back(std::invoke(project, it->second.item));
       it->second.message = message_;
       order_.erase(rank_of(it->second));
       if (++it->second.transmits >= limit) {

@@ -114,6 +114,12 @@ TEST(ClusterState, RecordsOfOneKindComeByNameThenOwnerAndFollowChanges) {
   EXPECT_EQ(listed().back(), (Row{"c", z.id()}));
   state.drop_owner(z.id());
   EXPECT_EQ(listed(), (std::vector<Row>{{"b", first}, {"b", second}}));
+  Record newer = x.put(Kind::service_instance, "b", test::service_value("b", "10.210.1.9"), kT0 + 2);
+  ASSERT_EQ(state.merge(newer, kT0), MergeResult::accepted);  // replaces x's "b" in place
+  std::vector<std::string> values;
+  state.for_each_of_kind(Kind::service_instance, [&](const Record& r) { values.push_back(r.value); });
+  ASSERT_EQ(values.size(), 2u);
+  EXPECT_EQ(values[first == x.id() ? 0 : 1], newer.value);
 }
 
 TEST(ClusterState, SignedButMalformedValuesAreRefused) {
