@@ -62,7 +62,9 @@ rows = [
      f" / {sum(r['probe_periods'] for r in runs if r['scenario'] == 'loss')}", "0 / 10^6"),
     (f"{n} nodes: control traffic, kbit/s/node, steady", worst("steady_kbit_per_node_s", "join-storm"), 40),
     (f"{n} nodes, 10% loss: control traffic, kbit/s/node", worst("steady_kbit_per_node_s", "loss"), 40),
-    (f"{n} nodes: simulated s per wall s, steady (slowest seed)", best("steady_speedup", "join-storm"), 100),
+    (f"{n} nodes: simulated s per wall s, just after the storm (a crash detected; slowest seed)",
+     best("steady_speedup", "join-storm"), 100),
+    (f"{n} nodes, 10% loss: simulated s per wall s over the loss window (slowest seed)", best("steady_speedup", "loss"), 100),
     (f"{n} nodes: simulator RSS, MB (largest run, peak)", max(r["rss_mb"] for r in runs), None),
     (f"{n} nodes: simulator heap in use after the storm, MB (largest run)", max(r.get("steady_heap_mb", -1) for r in runs), None),
 ]

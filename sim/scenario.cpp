@@ -240,11 +240,11 @@ class Run {
     auto up = up_nodes();
     // 1. Convergence of state: every up node's digest equals every other's.
     bool converged = c().run_until([&] { return all_same_state_fast(up); }, converge_limit_ms);
-    for (size_t i : up)
-      converged = converged && c().replica(i).state().digest() == c().replica(up[0]).state().digest();
+    const auto& reference = c().replica(up[0]).state();
+    for (size_t i : up) converged = converged && c().replica(i).state().same_digest(reference);
     if (!converged) {
       size_t differ = 0;
-      for (size_t i : up) differ += !(c().replica(i).state().digest() == c().replica(up[0]).state().digest());
+      for (size_t i : up) differ += !c().replica(i).state().same_digest(reference);
       fail(std::to_string(differ) + " of " + std::to_string(up.size()) + " up nodes hold a state digest different from node " +
            std::to_string(up[0]) + "'s after " + std::to_string(converge_limit_ms / 1000) + " s");
     }

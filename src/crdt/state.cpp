@@ -156,6 +156,15 @@ Digest ClusterState::digest() const {
   return out;
 }
 
+bool ClusterState::same_digest(const ClusterState& other) const {
+  if (owners_.size() != other.owners_.size()) return false;
+  for (const auto& [owner, slot] : owners_) {
+    auto theirs = other.owners_.find(owner);
+    if (theirs == other.owners_.end() || !(theirs->second.digest == slot.digest)) return false;
+  }
+  return true;
+}
+
 template <typename Drop>
 ClusterState::Owners::iterator ClusterState::remove_if(Owners::iterator slot, Drop&& drop,
                                                       std::vector<RecordKey>& removed) {

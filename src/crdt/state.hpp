@@ -68,6 +68,8 @@ class ClusterState {
 
   // Every owner's digest entry (built on each call: O(owners)).
   Digest digest() const;
+  // digest() == other.digest(), without building either.
+  bool same_digest(const ClusterState& other) const;
   // The set hash of every record held: equal states have equal (size, total_hash); unequal
   // ones almost surely differ. O(1): for callers comparing many replicas often.
   SetHash total_hash() const { return total_hash_; }

@@ -157,7 +157,9 @@ TEST(ClusterState, DigestIsMaintainedIncrementally) {
   EXPECT_EQ(a.state().digest(), recomputed(a.state()));
   EXPECT_EQ(b.state().digest(), recomputed(b.state()));
   EXPECT_EQ(a.state().digest(), b.state().digest());
+  EXPECT_TRUE(a.state().same_digest(b.state()));
   a.collect_garbage(kT0 + 8 * kDay);
+  EXPECT_FALSE(a.state().same_digest(b.state()));
   EXPECT_EQ(a.state().digest(), recomputed(a.state()));
 }
 
