@@ -51,8 +51,10 @@ const char* state_name(MemberState state) {
 Membership::Membership(const MemberId& self, std::string name, std::string address, uint64_t incarnation,
                        GossipConfig config, uint64_t seed, crdt::Replica& replica)
     : self_(self), config_(config), rng_(seed), replica_(replica) {
-  members_.emplace(self, Member{self, std::move(name), std::move(address), incarnation, MemberState::alive, 0});
+  const Member& me = members_.emplace(self, Member{self, std::move(name), std::move(address), incarnation,
+                                                   MemberState::alive, 0}).first->second;
   live_count_ = 1;
+  members_hash_ = member_hash(me);
 }
 
 size_t Membership::alive_count() const { return live_count_; }
@@ -92,7 +94,7 @@ void Membership::join(const std::vector<std::string>& seeds, uint64_t now, Effec
 void Membership::leave(uint64_t now, Effects& fx) {
   leaving_ = true;
   Member& me = members_.at(self_);
-  me.incarnation += 1;
+  set_incarnation(me, me.incarnation + 1);
   set_state(me, MemberState::left, now, fx);
   MemberUpdate u = update_of(me, self_);
   for (const auto& [id, m] : members_) {
@@ -146,6 +148,7 @@ MemberUpdate Membership::update_of(const Member& m, const MemberId& from) const 
 Member& Membership::add_member(Member m) {
   MemberId id = m.id;
   Member& added = members_.emplace(id, std::move(m)).first->second;
+  members_hash_ += member_hash(added);
   others_.push_back(&added);
   claim_address(added);
   return added;
@@ -168,6 +171,8 @@ void Membership::set_address(Member& m, const std::string& address) {
 void Membership::remove_member(crdt::IdHashMap<Member>::iterator it) {
   const Member* m = &it->second;
   std::erase(others_, m);
+  if (m->state == MemberState::dead) std::erase(dead_, m);
+  members_hash_ -= member_hash(*m);
   if (auto p = std::find(probe_order_.begin(), probe_order_.end(), m); p != probe_order_.end()) {
     if (static_cast<size_t>(p - probe_order_.begin()) < probe_index_) --probe_index_;
     probe_order_.erase(p);
@@ -181,15 +186,31 @@ void Membership::broadcast(const MemberUpdate& u) { member_queue_.push(u.id, u, 
 void Membership::set_state(Member& m, MemberState state, uint64_t now, Effects& fx) {
   if (m.state == state) return;
   if (live(m.state) != live(state)) live(state) ? ++live_count_ : --live_count_;
+  if (m.state == MemberState::dead) std::erase(dead_, &m);
+  if (state == MemberState::dead) dead_.push_back(&m);
+  members_hash_ -= member_hash(m);
   m.state = state;
+  members_hash_ += member_hash(m);
   if (live(state)) claim_address(m);
   m.state_since_ms = now;
   fx.events.push_back(MemberEvent{m.id, state, false});
 }
 
+void Membership::set_incarnation(Member& m, uint64_t incarnation) {
+  members_hash_ -= member_hash(m);
+  m.incarnation = incarnation;
+  members_hash_ += member_hash(m);
+}
+
+uint64_t Membership::recount_members_hash() const {
+  uint64_t sum = 0;
+  for (const auto& [id, m] : members_) sum += member_hash(m);
+  return sum;
+}
+
 void Membership::refute(uint64_t incarnation, uint64_t now) {
   Member& me = members_.at(self_);
-  me.incarnation = std::max(me.incarnation, incarnation) + 1;
+  set_incarnation(me, std::max(me.incarnation, incarnation) + 1);
   me.state_since_ms = now;
   ++counters_.refutes;
   adjust_health(+1);
@@ -232,7 +253,7 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
     ++counters_.stale_updates;
     return;
   }
-  m.incarnation = u.incarnation;
+  set_incarnation(m, u.incarnation);
   m.name = u.name;
   set_address(m, u.address);
   suspicions_.erase(u.id);
@@ -269,7 +290,7 @@ void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const M
       broadcast(MemberUpdate{id, incarnation, MemberState::suspect, m.name, m.address, from});
     return;
   }
-  m.incarnation = incarnation;
+  set_incarnation(m, incarnation);
   set_state(m, MemberState::suspect, now, fx);
   ++counters_.suspects_raised;
   size_t n = alive_count();
@@ -287,7 +308,7 @@ void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const Memb
   Member* target = accusation_target(id, incarnation, now);
   if (!target) return;
   Member& m = *target;
-  m.incarnation = incarnation;
+  set_incarnation(m, incarnation);
   suspicions_.erase(id);
   set_state(m, MemberState::dead, now, fx);
   broadcast(MemberUpdate{id, incarnation, MemberState::dead, m.name, m.address, from});
@@ -310,7 +331,7 @@ void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx, bo
     ++counters_.stale_updates;
     return;
   }
-  m.incarnation = incarnation;
+  set_incarnation(m, incarnation);
   suspicions_.erase(id);
   set_state(m, MemberState::left, now, fx);
   if (rebroadcast) broadcast(MemberUpdate{id, incarnation, MemberState::left, m.name, m.address, id});
@@ -502,11 +523,8 @@ void Membership::tick(uint64_t now, Effects& fx) {
   }
   if (now >= next_reconnect_at_) {
     next_reconnect_at_ = now + config_.reconnect_interval_ms;
-    std::vector<const Member*> dead;
-    for (const auto& [id, m] : members_)
-      if (m.state == MemberState::dead) dead.push_back(&m);
-    if (!dead.empty()) {
-      const Member* d = dead[rng_.below(dead.size())];
+    if (!dead_.empty()) {
+      const Member* d = dead_[rng_.below(dead_.size())];
       send_push_pull(d->address, false, now, fx, d->id);
     }
   }
@@ -564,10 +582,8 @@ void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, 
 
 SyncCheck Membership::sync_check() const {
   SyncCheck c;
-  for (const auto& [id, m] : members_) {
-    ++c.members;
-    c.members_hash += member_hash(m);
-  }
+  c.members = static_cast<uint32_t>(members_.size());
+  c.members_hash = members_hash_;
   c.records = replica_.state().size();
   c.records_hash = replica_.state().total_hash().value;
   return c;

@@ -99,6 +99,8 @@ class Membership {
   const GossipCounters& counters() const { return counters_; }
   size_t alive_count() const;  // alive or suspect, self included; kept current, O(1)
   size_t recount_live() const;  // the same, counted from scratch (tests)
+  uint64_t members_hash() const { return members_hash_; }  // sum of member_hash over members, kept current
+  uint64_t recount_members_hash() const;  // the same, summed from scratch (tests)
   size_t pending_records() const { return record_queue_.size(); }
   size_t pending_updates() const { return member_queue_.size(); }
   unsigned retransmit_limit() const;
@@ -130,6 +132,7 @@ class Membership {
   // refute it), unknown, or stale.
   Member* accusation_target(const MemberId& id, uint64_t incarnation, uint64_t now);
   void set_state(Member& m, MemberState state, uint64_t now, Effects& fx);
+  void set_incarnation(Member& m, uint64_t incarnation);
   MemberUpdate update_of(const Member& m, const MemberId& from) const;
   void broadcast(const MemberUpdate& u);
   Member& add_member(Member m);
@@ -173,9 +176,13 @@ class Membership {
   // or before that member's address changes.
   std::unordered_map<std::string_view, const Member*> by_address_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
+  // Members now dead, in the order they died: the reconnect tick picks one without scanning
+  // every member (that scan, a cache miss per member, was half of a 1,000-node steady state).
+  std::vector<const Member*> dead_;
   crdt::IdHashMap<Suspicion> suspicions_;
   std::set<MemberId> banned_;
   size_t live_count_ = 0;
+  uint64_t members_hash_ = 0;  // what sync checks carry; O(1) instead of a pass over every member
   BroadcastQueue<MemberId, MemberUpdate> member_queue_;
   BroadcastQueue<crdt::RecordKey, crdt::RecordRef> record_queue_;  // the replica's shared copies
 

@@ -225,6 +225,7 @@ TEST(Membership, LiveCountStaysExactThroughChurn) {
   for (size_t i = 0; i < 10; ++i) {
     if (!c.up(i)) continue;
     EXPECT_EQ(c.membership(i).alive_count(), c.membership(i).recount_live()) << i;
+    EXPECT_EQ(c.membership(i).members_hash(), c.membership(i).recount_members_hash()) << i;
   }
 }
 
