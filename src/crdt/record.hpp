@@ -33,13 +33,15 @@ const char* kind_name(Kind kind);
 using OwnerId = std::array<uint8_t, 32>;
 using Signature = std::array<uint8_t, 64>;
 
-// An id's first 8 bytes as one big-endian integer. Ids are Ed25519 public keys, so these bytes
-// are already uniformly spread: they almost always order two ids and make a good hash.
-inline uint64_t id_prefix(const OwnerId& id) {
+// The first 8 bytes as one big-endian integer.
+inline uint64_t prefix64(const uint8_t* bytes) {
   uint64_t x = 0;
-  for (size_t i = 0; i < 8; ++i) x = x << 8 | id[i];
+  for (size_t i = 0; i < 8; ++i) x = x << 8 | bytes[i];
   return x;
 }
+// Ids are Ed25519 public keys, so their first 8 bytes are already uniformly spread: they almost
+// always order two ids and make a good hash (as they do for signatures).
+inline uint64_t id_prefix(const OwnerId& id) { return prefix64(id.data()); }
 // Ids in byte order, as std::array's own comparison, but the first 8 bytes compared as one
 // integer: ids are random, so that almost always decides, and maps keyed by ids (every member,
 // every record, in every replica) are the simulator's hottest code at 1,000 machines.

@@ -54,11 +54,7 @@ class VerifyMemo {
 
  private:
   struct SignatureHash {
-    size_t operator()(const Signature& s) const noexcept {
-      uint64_t x = 0;
-      for (size_t i = 0; i < 8; ++i) x = x << 8 | s[i];
-      return static_cast<size_t>(x);
-    }
+    size_t operator()(const Signature& s) const noexcept { return static_cast<size_t>(prefix64(s.data())); }
   };
   std::unordered_map<Signature, RecordRef, SignatureHash> good_;
 };
