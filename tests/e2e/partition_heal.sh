@@ -37,8 +37,16 @@ for i in 1 2 3 4; do
 done
 for i in 0 1 2 3 4; do wait_for 60 "m$i sees 5 live members" sees_alive "$i" 5; done
 has_subnet() { [ -n "$(subnet_of "$1")" ]; }
+# Two machines may pick the same /24 at once; the later claim moves within seconds. Take the
+# subnets only once all five are distinct, or a ping may go to the winner's own address.
 NET=()
-for i in 0 1 2 3 4; do wait_for 60 "m$i holds a subnet" has_subnet "$i"; NET[$i]=$(subnet_of "$i"); done
+distinct_subnets() {
+  local i
+  for i in 0 1 2 3 4; do NET[$i]=$(subnet_of "$i"); [ -n "${NET[$i]}" ] || return 1; done
+  [ "$(printf '%s\n' "${NET[@]}" | sort -u | wc -l)" -eq 5 ]
+}
+for i in 0 1 2 3 4; do wait_for 60 "m$i holds a subnet" has_subnet "$i"; done
+wait_for 30 "the five machines hold five different subnets" distinct_subnets
 all_pairs() {
   for i in 0 1 2 3 4; do for j in 0 1 2 3 4; do
     [ "$i" = "$j" ] || wait_for 60 "m$i pings m$j" ping_ok "$i" "$j"

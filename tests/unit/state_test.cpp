@@ -304,3 +304,48 @@ TEST(Replica, RemovedMachineIsForgottenEverywhereAndItsSubnetFreed) {
   EXPECT_TRUE(b2.retired().count(a.id()));
   EXPECT_EQ(b2.state().find(late.key), nullptr);
 }
+
+// The by-kind list, kept current change by change, always equals one built from scratch: random
+// writes, replacements, tombstones, drops and garbage collection over a few owners and names.
+TEST(ClusterState, RecordsOfOneKindStayEqualToAFreshListThroughRandomChanges) {
+  std::vector<Replica> writers;
+  for (uint8_t i = 1; i <= 4; ++i) writers.push_back(test::test_replica(i));
+  ClusterState state(7 * kDay);
+  auto fresh = [&] {
+    std::vector<std::pair<std::string, OwnerId>> out;
+    state.for_each([&](const Record& r) {
+      if (r.key.kind == Kind::service_instance) out.emplace_back(r.key.name, r.key.owner);
+    });
+    std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      return compare_ids(a.second, b.second) < 0;
+    });
+    return out;
+  };
+  auto listed = [&] {
+    std::vector<std::pair<std::string, OwnerId>> out;
+    state.for_each_of_kind(Kind::service_instance, [&](const Record& r) { out.emplace_back(r.key.name, r.key.owner); });
+    return out;
+  };
+  uint64_t seed = 12345;
+  auto next = [&](uint64_t n) {
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (seed >> 33) % n;
+  };
+  uint64_t now = kT0;
+  for (int step = 0; step < 400; ++step) {
+    now += 1000;
+    Replica& w = writers[next(writers.size())];
+    std::string name = "s" + std::to_string(next(5));
+    switch (next(8)) {
+      case 0: if (auto t = w.erase(Kind::service_instance, name, now)) state.merge(*t, now); break;
+      case 1: state.drop_owner(w.id()); break;
+      case 2: state.collect_garbage(now + 8 * kDay); break;
+      default: state.merge(w.put(Kind::service_instance, name, test::service_value(name, "10.210.1.2"), now), now);
+    }
+    if (next(3) == 0) {
+      ASSERT_EQ(listed(), fresh()) << "step " << step;
+    }
+  }
+  EXPECT_EQ(listed(), fresh());
+}
