@@ -20,6 +20,13 @@ size_t body_size(const Body& b) {
   return 80;
 }
 
+// A suspicion or a death as gossip: who, which incarnation, who says so. No name or address:
+// a receiver acts on one only for a member it already knows (at 10% loss, suspicions and their
+// refutations are most of the control traffic, so every byte here counts).
+MemberUpdate accusation(const MemberId& id, uint64_t incarnation, MemberState state, const MemberId& from) {
+  return MemberUpdate{id, incarnation, state, {}, {}, from};
+}
+
 bool live(MemberState s) { return s == MemberState::alive || s == MemberState::suspect; }
 
 // One member's (id, incarnation, state) as 64 bits; summed over the members (order-free).
@@ -287,7 +294,7 @@ void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const M
   if (m.state == MemberState::suspect) {
     auto s = suspicions_.find(id);
     if (s != suspicions_.end() && incarnation == m.incarnation && s->second.confirm(from))
-      broadcast(MemberUpdate{id, incarnation, MemberState::suspect, m.name, m.address, from});
+      broadcast(accusation(id, incarnation, MemberState::suspect, from));
     return;
   }
   set_incarnation(m, incarnation);
@@ -300,7 +307,7 @@ void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const M
   unsigned k = config_.suspicion_mult >= 2 ? config_.suspicion_mult - 2 : 0;
   if (n < 2 || n - 2 < k) k = 0;
   suspicions_.insert_or_assign(id, Suspicion(now, min, min * config_.suspicion_max_timeout_mult, k, from));
-  broadcast(MemberUpdate{id, incarnation, MemberState::suspect, m.name, m.address, from});
+  broadcast(accusation(id, incarnation, MemberState::suspect, from));
 }
 
 void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
@@ -311,7 +318,7 @@ void Membership::apply_dead(const MemberId& id, uint64_t incarnation, const Memb
   set_incarnation(m, incarnation);
   suspicions_.erase(id);
   set_state(m, MemberState::dead, now, fx);
-  broadcast(MemberUpdate{id, incarnation, MemberState::dead, m.name, m.address, from});
+  broadcast(accusation(id, incarnation, MemberState::dead, from));
 }
 
 void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx, bool rebroadcast) {
@@ -367,7 +374,7 @@ void Membership::start_probe(uint64_t now, Effects& fx) {
   probe_ = p;
   ++counters_.probes;
   // Buddy system: a suspect hears of its suspicion directly, first thing in the ping.
-  if (m.state == MemberState::suspect) broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
+  if (m.state == MemberState::suspect) broadcast(accusation(m.id, m.incarnation, MemberState::suspect, self_));
   send(m.address, Ping{p.seq, p.target, false}, now, fx, true, m.id);
 }
 
@@ -383,7 +390,7 @@ void Membership::start_check(const MemberId& id, Suspicion& suspicion, uint64_t 
   suspicion.start_check(seq, now + scaled(config_.probe_timeout_ms));
   ++counters_.last_checks;
   // Buddy system: the ping tells the member of its suspicion, so it refutes on the ack.
-  broadcast(MemberUpdate{m.id, m.incarnation, MemberState::suspect, m.name, m.address, self_});
+  broadcast(accusation(m.id, m.incarnation, MemberState::suspect, self_));
   send(m.address, Ping{seq, id, false}, now, fx, true, id);
   for (const Member* h : random_members(config_.indirect_checks, &id, false, now))
     send(h->address, PingReq{seq, id, m.address}, now, fx, true, h->id);
