@@ -11,7 +11,7 @@ using gossip::MemberState;
 
 SimCluster::SimCluster(uint64_t seed, gossip::GossipConfig gossip, NetworkConfig net, crdt::ReplicaOptions replica)
     : gossip_(gossip), net_(net), replica_options_(replica), rng_(seed) {
-  replica_options_.verify_memo = &verify_memo_;
+  replica_options_.verify_memo = verify_memo_.get();
 }
 
 size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
@@ -40,7 +40,7 @@ void SimCluster::start_node(size_t i, const std::vector<size_t>& seeds) {
   Node& n = nodes_[i];
   uint64_t incarnation = n.membership ? n.membership->self().incarnation + 1 : 0;
   n.membership = std::make_unique<gossip::Membership>(n.replica->id(), "node" + std::to_string(i), n.address,
-                                                      incarnation, gossip_, rng_.next(), *n.replica);
+                                                      incarnation, gossip_, rng_.next(), *n.replica, texts_.get());
   n.up = true;
   ++n.epoch;
   n.wakeup_at = UINT64_MAX;

@@ -127,7 +127,10 @@ class SimCluster {
 
   gossip::GossipConfig gossip_;
   NetworkConfig net_;
-  crdt::VerifyMemo verify_memo_;  // declared before replica_options_, which points at it
+  // Shared by every node (declared before nodes_, which point into them); held by pointer so a
+  // moved cluster's nodes still find them.
+  std::unique_ptr<crdt::VerifyMemo> verify_memo_ = std::make_unique<crdt::VerifyMemo>();
+  std::unique_ptr<TextPool> texts_ = std::make_unique<TextPool>();  // members' names and addresses
   crdt::ReplicaOptions replica_options_;
   Rng rng_;
   uint64_t now_ = 1'700'000'000'000;

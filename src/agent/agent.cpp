@@ -386,7 +386,7 @@ void Agent::run_effects(gossip::Effects& fx) {
   for (const auto& e : fx.events) {
     auto it = membership_->members().find(e.id);
     if (it != membership_->members().end())
-      spdlog::info("member {} ({}) {}", it->second.name, short_hex(e.id), e.joined ? "joined" : gossip::state_name(e.state));
+      spdlog::info("member {} ({}) {}", it->second.name.str(), short_hex(e.id), e.joined ? "joined" : gossip::state_name(e.state));
   }
 }
 

@@ -313,7 +313,7 @@ ApiResponse Agent::handle(const ApiRequest& req) {
     if (m.id == replica_->id()) return error(409, "this is the local machine: use weft leave");
     bool live = m.state == MemberState::alive || m.state == MemberState::suspect;
     if (live && !force)
-      return error(409, "machine " + m.name + " is " + gossip::state_name(m.state) + "; pass --force to remove a live machine");
+      return error(409, "machine " + m.name.str() + " is " + gossip::state_name(m.state) + "; pass --force to remove a live machine");
     auto r = replica_->put(crdt::Kind::machine_removal, crdt::machine_removal_name(m.id),
                            crdt::encode_value(crdt::MachineRemovalValue{m.id, m.name}), now_ms());
     std::string removed = m.name;

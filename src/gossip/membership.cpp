@@ -56,9 +56,14 @@ const char* state_name(MemberState state) {
 }
 
 Membership::Membership(const MemberId& self, std::string name, std::string address, uint64_t incarnation,
-                       GossipConfig config, uint64_t seed, crdt::Replica& replica)
-    : self_(self), config_(config), rng_(seed), replica_(replica) {
-  const Member& me = members_.emplace(self, Member{self, std::move(name), std::move(address), incarnation,
+                       GossipConfig config, uint64_t seed, crdt::Replica& replica, TextPool* texts)
+    : self_(self),
+      config_(config),
+      rng_(seed),
+      replica_(replica),
+      own_texts_(texts ? nullptr : std::make_unique<TextPool>()),
+      texts_(texts ? texts : own_texts_.get()) {
+  const Member& me = members_.emplace(self, Member{self, texts_->intern(name), texts_->intern(address), incarnation,
                                                    MemberState::alive, 0}).first->second;
   live_count_ = 1;
   members_hash_ = member_hash(me);
@@ -162,16 +167,16 @@ Member& Membership::add_member(Member m) {
 }
 
 void Membership::claim_address(const Member& m) {
-  auto [it, inserted] = by_address_.try_emplace(m.address, &m);
+  auto [it, inserted] = by_address_.try_emplace(m.address.view(), &m);
   if (inserted || it->second == &m || (live(it->second->state) && !live(m.state))) return;
   by_address_.erase(it);  // the key views the old holder's string: replace the entry whole
-  by_address_.emplace(m.address, &m);
+  by_address_.emplace(m.address.view(), &m);
 }
 
 void Membership::set_address(Member& m, const std::string& address) {
   if (m.address == address) return;
-  if (auto it = by_address_.find(m.address); it != by_address_.end() && it->second == &m) by_address_.erase(it);
-  m.address = address;
+  if (auto it = by_address_.find(m.address.view()); it != by_address_.end() && it->second == &m) by_address_.erase(it);
+  m.address = texts_->intern(address);
   claim_address(m);
 }
 
@@ -184,7 +189,7 @@ void Membership::remove_member(crdt::IdHashMap<Member>::iterator it) {
     if (static_cast<size_t>(p - probe_order_.begin()) < probe_index_) --probe_index_;
     probe_order_.erase(p);
   }
-  if (auto a = by_address_.find(m->address); a != by_address_.end() && a->second == m) by_address_.erase(a);
+  if (auto a = by_address_.find(m->address.view()); a != by_address_.end() && a->second == m) by_address_.erase(a);
   members_.erase(it);
 }
 
@@ -246,7 +251,8 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
   }
   auto it = members_.find(u.id);
   if (it == members_.end()) {
-    const Member& added = add_member(Member{u.id, u.name, u.address, u.incarnation, MemberState::alive, now});
+    const Member& added =
+        add_member(Member{u.id, texts_->intern(u.name), texts_->intern(u.address), u.incarnation, MemberState::alive, now});
     ++live_count_;
     // A random place in the probe order, in O(1): swap with a random member (memberlist's way).
     probe_order_.push_back(&added);
@@ -261,7 +267,7 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
     return;
   }
   set_incarnation(m, u.incarnation);
-  m.name = u.name;
+  if (m.name != u.name) m.name = texts_->intern(u.name);
   set_address(m, u.address);
   suspicions_.erase(u.id);
   set_state(m, MemberState::alive, now, fx);
@@ -329,7 +335,7 @@ void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx, bo
   if (it == members_.end()) {
     // A member that left before we joined: listed as left, like everyone else lists it. (An
     // unknown *dead* member is not taken on hearsay: it may be alive and about to refute.)
-    add_member(Member{id, u.name, u.address, incarnation, MemberState::left, now});
+    add_member(Member{id, texts_->intern(u.name), texts_->intern(u.address), incarnation, MemberState::left, now});
     fx.events.push_back(MemberEvent{id, MemberState::left, true});
     return;
   }

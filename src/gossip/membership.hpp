@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "base/rng.hpp"
+#include "base/text_pool.hpp"
 #include "crdt/replica.hpp"
 #include "gossip/broadcast_queue.hpp"
 #include "gossip/config.hpp"
@@ -31,8 +32,8 @@ namespace weft::gossip {
 
 struct Member {
   MemberId id{};
-  std::string name;
-  std::string address;
+  Text name;     // interned: members of one table (and in the simulator, of every node's) share
+  Text address;  // one copy of each string
   uint64_t incarnation = 0;
   MemberState state = MemberState::alive;
   uint64_t state_since_ms = 0;
@@ -70,8 +71,10 @@ struct GossipCounters {
 
 class Membership {
  public:
+  // `texts`: where member names and addresses are interned; the simulator shares one pool among
+  // its nodes. Without one, this membership keeps its own.
   Membership(const MemberId& self, std::string name, std::string address, uint64_t incarnation,
-             GossipConfig config, uint64_t seed, crdt::Replica& replica);
+             GossipConfig config, uint64_t seed, crdt::Replica& replica, TextPool* texts = nullptr);
 
   // Joins through the seed addresses (push-pull to each, retried until one answers).
   void join(const std::vector<std::string>& seeds, uint64_t now, Effects& fx);
@@ -169,6 +172,8 @@ class Membership {
   GossipConfig config_;
   Rng rng_;
   crdt::Replica& replica_;
+  std::unique_ptr<TextPool> own_texts_;  // before members_: their Texts go back to it
+  TextPool* texts_;
   crdt::IdHashMap<Member> members_;
   // The member at each control address; a live member keeps an address a dead or departed one
   // (a machine restarted with a new id, say) also names. Each key views the address string of
