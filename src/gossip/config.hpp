@@ -10,7 +10,12 @@ namespace weft::gossip {
 struct GossipConfig {
   uint64_t probe_interval_ms = 1000;
   uint64_t probe_timeout_ms = 500;
-  unsigned indirect_checks = 3;
+  // memberlist has 3. Indirect probes go out only when the direct one times out, so a healthy
+  // network never pays for them; on a lossy one each helper cuts false suspicions (and the
+  // suspect/refute gossip that follows each) by about a third. Measured at 1,000 nodes, 10% loss,
+  // 300 s (weft-sim --scenario loss --nodes 1000 --seed 1): 3 -> 792k suspicions heard,
+  // 41.2 kbit/s/node; 4 -> 232k, 19.0; 5 -> 100k, 12.2.
+  unsigned indirect_checks = 5;
   uint64_t gossip_interval_ms = 200;
   unsigned gossip_nodes = 3;
   unsigned retransmit_mult = 4;
