@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace weft::crdt {
@@ -28,6 +29,28 @@ SetHash record_hash(const Record& record) {
   SetHash h;
   std::memcpy(&h.value, out, sizeof out);
   return h;
+}
+
+SlotRef SlotMemo::share(OwnerSlot&& slot) {
+  uint64_t key = prefix64(slot.owner.data()) ^ static_cast<uint64_t>(slot.digest.hash.value) ^
+                 (slot.digest.count * 0x9e3779b97f4a7c15ull);
+  auto [it, end] = slots_.equal_range(key);
+  while (it != end) {
+    SlotRef held = it->second.lock();
+    if (!held) {
+      it = slots_.erase(it);
+      continue;
+    }
+    if (held->owner == slot.owner && held->records == slot.records) return held;  // same record objects
+    ++it;
+  }
+  auto made = std::make_shared<const OwnerSlot>(std::move(slot));
+  slots_.emplace(key, made);
+  if (slots_.size() >= sweep_at_) {
+    std::erase_if(slots_, [](const auto& entry) { return entry.second.expired(); });
+    sweep_at_ = std::max<size_t>(1024, 2 * slots_.size());
+  }
+  return made;
 }
 
 }  // namespace weft::crdt

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "crdt/record.hpp"
@@ -42,6 +43,31 @@ struct StoredRecord {
   SetHash hash;
 };
 using RecordRef = std::shared_ptr<const StoredRecord>;
+
+// One owner's records as a ClusterState holds them: its digest entry and its records sorted by
+// (kind, name). Immutable once held: a change makes a new slot. Replicas that hold an owner at
+// the same version can then hold the same slot (SlotMemo): in a converged simulated cluster a
+// thousand machines hold one copy of each owner's slot, not a thousand.
+struct OwnerSlot {
+  OwnerId owner{};
+  OwnerDigest digest;
+  std::vector<RecordRef> records;
+};
+using SlotRef = std::shared_ptr<const OwnerSlot>;
+
+// Hands out one shared copy of each slot content that replicas of one process hold. A slot is
+// shared only when it holds the very same record objects (pointer-equal, as the VerifyMemo
+// makes them); anything else simply gets its own copy, so results never depend on the memo.
+// Remembers slots weakly: a version no replica holds any more is swept. Not thread-safe.
+class SlotMemo {
+ public:
+  SlotRef share(OwnerSlot&& slot);
+  size_t size() const { return slots_.size(); }  // remembered, some perhaps expired
+
+ private:
+  std::unordered_multimap<uint64_t, std::weak_ptr<const OwnerSlot>> slots_;
+  size_t sweep_at_ = 1024;
+};
 
 // The (key, HLC) list of one owner's records: sent when digests alone cannot tell which
 // records a peer lacks (it holds an older version of something, or lost something).

@@ -51,12 +51,15 @@ class VerifyMemo {
   // Signature check only (no value check): through the memo's good records, else libsodium.
   bool verify(const Record& record) const;
   size_t size() const { return good_.size(); }
+  // The owner slots those records are held in, shared the same way.
+  SlotMemo& slots() { return slots_; }
 
  private:
   struct SignatureHash {
     size_t operator()(const Signature& s) const noexcept { return static_cast<size_t>(prefix64(s.data())); }
   };
   std::unordered_map<Signature, RecordRef, SignatureHash> good_;
+  SlotMemo slots_;
 };
 // verify() through the memo when there is one.
 inline bool verify(const Record& record, VerifyMemo* memo) { return memo ? memo->verify(record) : verify(record); }

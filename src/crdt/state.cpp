@@ -43,8 +43,8 @@ void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Re
   if (by_kind_version_[k] != kind_versions_[k]) {
     list.clear();
     for (const auto& [owner, slot] : owners_) {
-      auto it = position(slot, kind, {});
-      for (; it != slot.records.end() && (*it)->record.key.kind == kind; ++it) list.push_back(&(*it)->record);
+      auto it = position(*slot, kind, {});
+      for (; it != slot->records.end() && (*it)->record.key.kind == kind; ++it) list.push_back(&(*it)->record);
     }
     std::sort(list.begin(), list.end(), by_name_then_owner);
     by_kind_version_[k] = kind_versions_[k];
@@ -74,9 +74,9 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   const RecordRef* held = nullptr;
   size_t at = 0;
   if (slot != owners_.end()) {
-    auto it = position(slot->second, record.key.kind, record.key.name);
-    at = static_cast<size_t>(it - slot->second.records.begin());
-    if (it != slot->second.records.end() && (*it)->record.key == record.key) held = &*it;
+    auto it = position(*slot->second, record.key.kind, record.key.name);
+    at = static_cast<size_t>(it - slot->second->records.begin());
+    if (it != slot->second->records.end() && (*it)->record.key == record.key) held = &*it;
   }
   if (held) {
     const Record& h = (*held)->record;
@@ -96,29 +96,41 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
     if (verify_memo_) verify_memo_->admit(stored);
   }
 
-  if (slot == owners_.end()) slot = owners_.try_emplace(record.key.owner).first;
-  OwnerDigest& digest = slot->second.digest;
+  OwnerSlot next;
+  if (slot == owners_.end()) {
+    slot = owners_.try_emplace(record.key.owner).first;
+    next.owner = record.key.owner;
+  } else {
+    next = *slot->second;
+  }
+  OwnerDigest& digest = next.digest;
   kind_changed(record.key.kind, held ? &(*held)->record : nullptr, &stored->record);
   if (held) {
     digest.hash -= (*held)->hash;
     total_hash_ -= (*held)->hash;
-    slot->second.records[at] = stored;
+    next.records[at] = stored;
   } else {
-    slot->second.records.insert(slot->second.records.begin() + static_cast<ptrdiff_t>(at), stored);
+    next.records.insert(next.records.begin() + static_cast<ptrdiff_t>(at), stored);
     ++digest.count;
     ++size_;
   }
   digest.hash += stored->hash;
   total_hash_ += stored->hash;
   if (record.hlc > digest.max) digest.max = record.hlc;
+  store(slot, std::move(next));
   return MergeResult::accepted;
+}
+
+void ClusterState::store(Owners::iterator at, OwnerSlot&& next) {
+  at->second = verify_memo_ ? verify_memo_->slots().share(std::move(next))
+                            : std::make_shared<const OwnerSlot>(std::move(next));
 }
 
 const RecordRef* ClusterState::held(const RecordKey& key) const {
   auto slot = owners_.find(key.owner);
   if (slot == owners_.end()) return nullptr;
-  auto it = position(slot->second, key.kind, key.name);
-  return it != slot->second.records.end() && (*it)->record.key == key ? &*it : nullptr;
+  auto it = position(*slot->second, key.kind, key.name);
+  return it != slot->second->records.end() && (*it)->record.key == key ? &*it : nullptr;
 }
 
 const Record* ClusterState::find(const RecordKey& key) const {
@@ -131,28 +143,28 @@ RecordRef ClusterState::find_ref(const RecordKey& key) const {
   return ref ? *ref : nullptr;
 }
 
-std::vector<const ClusterState::Owners::value_type*> ClusterState::sorted_owners() const {
-  std::vector<const Owners::value_type*> out;
+std::vector<const OwnerSlot*> ClusterState::sorted_owners() const {
+  std::vector<const OwnerSlot*> out;
   out.reserve(owners_.size());
-  for (const auto& entry : owners_) out.push_back(&entry);
-  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return compare_ids(a->first, b->first) < 0; });
+  for (const auto& [owner, slot] : owners_) out.push_back(slot.get());
+  std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return compare_ids(a->owner, b->owner) < 0; });
   return out;
 }
 
 void ClusterState::for_each(const std::function<void(const Record&)>& fn) const {
-  for (const auto* entry : sorted_owners())
-    for (const auto& r : entry->second.records) fn(r->record);
+  for (const OwnerSlot* slot : sorted_owners())
+    for (const auto& r : slot->records) fn(r->record);
 }
 
 void ClusterState::for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const {
   auto slot = owners_.find(owner);
   if (slot == owners_.end()) return;
-  for (const auto& r : slot->second.records) fn(r->record);
+  for (const auto& r : slot->second->records) fn(r->record);
 }
 
 Digest ClusterState::digest() const {
   Digest out;
-  for (const auto& [owner, slot] : owners_) out.emplace(owner, slot.digest);
+  for (const auto& [owner, slot] : owners_) out.emplace(owner, slot->digest);
   return out;
 }
 
@@ -160,7 +172,9 @@ bool ClusterState::same_digest(const ClusterState& other) const {
   if (owners_.size() != other.owners_.size()) return false;
   for (const auto& [owner, slot] : owners_) {
     auto theirs = other.owners_.find(owner);
-    if (theirs == other.owners_.end() || !(theirs->second.digest == slot.digest)) return false;
+    if (theirs == other.owners_.end() ||
+        (theirs->second != slot && !(theirs->second->digest == slot->digest)))
+      return false;
   }
   return true;
 }
@@ -168,26 +182,27 @@ bool ClusterState::same_digest(const ClusterState& other) const {
 template <typename Drop>
 ClusterState::Owners::iterator ClusterState::remove_if(Owners::iterator slot, Drop&& drop,
                                                       std::vector<RecordKey>& removed) {
-  auto& records = slot->second.records;
-  OwnerDigest& digest = slot->second.digest;
-  bool any = false;
-  auto kept = std::remove_if(records.begin(), records.end(), [&](const RecordRef& r) {
-    if (!drop(r->record)) return false;
+  const OwnerSlot& old = *slot->second;
+  if (std::none_of(old.records.begin(), old.records.end(), [&](const RecordRef& r) { return drop(r->record); }))
+    return std::next(slot);
+  OwnerSlot next{old.owner, old.digest, {}};
+  OwnerDigest& digest = next.digest;
+  for (const RecordRef& r : old.records) {
+    if (!drop(r->record)) {
+      next.records.push_back(r);
+      continue;
+    }
     removed.push_back(r->record.key);
     digest.hash -= r->hash;
     total_hash_ -= r->hash;
     --digest.count;
     --size_;
     kind_changed(r->record.key.kind, &r->record, nullptr);
-    any = true;
-    return true;
-  });
-  records.erase(kept, records.end());
-  if (records.empty()) return owners_.erase(slot);
-  if (any) {
-    digest.max = Hlc{};
-    for (const auto& r : records) digest.max = std::max(digest.max, r->record.hlc);
   }
+  if (next.records.empty()) return owners_.erase(slot);
+  digest.max = Hlc{};
+  for (const auto& r : next.records) digest.max = std::max(digest.max, r->record.hlc);
+  store(slot, std::move(next));
   return std::next(slot);
 }
 
@@ -220,8 +235,9 @@ OwnerSummary ClusterState::summary(const OwnerId& owner) const {
 
 ClusterState::DeltaPlan ClusterState::delta_for(const Digest& peer) const {
   DeltaPlan plan;
-  for (const auto* entry : sorted_owners()) {
-    const auto& [owner, slot] = *entry;
+  for (const OwnerSlot* entry : sorted_owners()) {
+    const OwnerSlot& slot = *entry;
+    const OwnerId& owner = slot.owner;
     const OwnerDigest& ours = slot.digest;
     auto theirs = peer.find(owner);
     if (theirs != peer.end() && theirs->second == ours) continue;
@@ -253,7 +269,7 @@ std::vector<Record> ClusterState::delta_for(const OwnerSummary& peer) const {
   auto slot = owners_.find(peer.owner);
   if (slot == owners_.end()) return out;
   auto p = peer.entries.begin();
-  for (const auto& ref : slot->second.records) {
+  for (const auto& ref : slot->second->records) {
     const Record& r = ref->record;
     auto ours = std::tie(r.key.kind, r.key.name);
     while (p != peer.entries.end() && std::tie(std::get<0>(*p), std::get<1>(*p)) < ours) ++p;

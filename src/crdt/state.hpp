@@ -7,9 +7,10 @@
 // its signature verifies against its owner; the checks run only for records that would win,
 // so duplicates cost a map lookup, not a signature check.
 //
-// Storage: one slot per owner (its digest entry and its records sorted by (kind, name)), the
-// records themselves immutable and shared (StoredRecord): copying a state copies pointers, and
-// with a VerifyMemo every replica in the process holds the one copy of each record version.
+// Storage: one slot per owner (its digest entry and its records sorted by (kind, name)), slots
+// and records immutable and shared (OwnerSlot, StoredRecord): copying a state copies pointers,
+// and with a VerifyMemo every replica in the process holds the one copy of each record version
+// and of each owner's slot at each version.
 #pragma once
 
 #include <array>
@@ -92,14 +93,13 @@ class ClusterState {
   std::vector<RecordKey> wanted_from(const OwnerSummary& peer) const;
 
  private:
-  struct OwnerSlot {
-    OwnerDigest digest;
-    std::vector<RecordRef> records;  // by (kind, name)
-  };
   // Hashed: a merge's lookup is one or two cache misses, not a tree walk. Whatever promises an
-  // order (for_each, delta_for) sorts the owners first.
-  using Owners = IdHashMap<OwnerSlot>;
-  std::vector<const Owners::value_type*> sorted_owners() const;
+  // order (for_each, delta_for) sorts the owners first. Slots are immutable and may be shared
+  // with other replicas (SlotMemo): a change stores a new one (store()).
+  using Owners = IdHashMap<SlotRef>;
+  std::vector<const OwnerSlot*> sorted_owners() const;
+  // Puts `next` in place of the owner's slot (shared through the memo when there is one).
+  void store(Owners::iterator at, OwnerSlot&& next);
   const RecordRef* held(const RecordKey& key) const;
   // Counts a change of one kind (a record gone, added, or one replacing the other: same key)
   // and keeps the by-kind list current when it is built.

@@ -89,6 +89,53 @@ TEST(ClusterState, ReplicasSharingAMemoShareRecordsButEveryByteIsChecked) {
   EXPECT_EQ(c.state().find(good.key)->value, good.value);
 }
 
+// States sharing a memo share each owner's slot while they hold it at the same version; a change
+// to one (a newer record, a tombstone collected, an owner dropped) makes it a new slot and never
+// shows in the other. Each stays equal to a state that shares nothing and saw the same merges.
+TEST(ClusterState, SharedOwnerSlotsChangeApart) {
+  VerifyMemo memo;
+  ClusterState x(7 * kDay, &memo), y(7 * kDay, &memo), x_alone(7 * kDay), y_alone(7 * kDay);
+  auto a = test::test_replica(1), b = test::test_replica(2);
+  std::vector<Record> first{a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.2"), kT0),
+                            a.put(Kind::service_instance, "db", test::service_value("db", "10.210.1.3"), kT0),
+                            b.put(Kind::service_instance, "api", test::service_value("api", "10.210.2.2"), kT0)};
+  auto both = [&](ClusterState& shared, ClusterState& alone, const Record& r, uint64_t now) {
+    EXPECT_EQ(shared.merge(r, now), alone.merge(r, now));
+  };
+  auto listing = [](const ClusterState& s) {
+    std::vector<Record> out;
+    s.for_each([&](const Record& r) { out.push_back(r); });
+    return out;
+  };
+  auto check = [&] {
+    EXPECT_EQ(listing(x), listing(x_alone));
+    EXPECT_EQ(listing(y), listing(y_alone));
+    EXPECT_EQ(x.digest(), recomputed(x));
+    EXPECT_EQ(y.digest(), recomputed(y));
+    EXPECT_EQ(x.same_digest(y), x_alone.same_digest(y_alone));
+  };
+  for (const auto& r : first) both(x, x_alone, r, kT0);
+  for (auto r = first.rbegin(); r != first.rend(); ++r) both(y, y_alone, *r, kT0);  // another order
+  check();
+  EXPECT_TRUE(x.same_digest(y));
+  const size_t slots = memo.slots().size();
+  // x moves a's "api" on and deletes a's "db": y still holds both as they were.
+  both(x, x_alone, a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.9"), kT0 + 1), kT0 + 1);
+  both(x, x_alone, *a.erase(Kind::service_instance, "db", kT0 + 2), kT0 + 2);
+  check();
+  EXPECT_FALSE(x.same_digest(y));
+  EXPECT_EQ(y.find(first[0].key)->value, first[0].value);
+  EXPECT_FALSE(y.find(first[1].key)->tombstone);
+  EXPECT_GT(memo.slots().size(), slots);
+  EXPECT_EQ(x.collect_garbage(kT0 + 8 * kDay), x_alone.collect_garbage(kT0 + 8 * kDay));
+  EXPECT_EQ(y.drop_owner(b.id()), y_alone.drop_owner(b.id()));
+  check();
+  EXPECT_EQ(x.find(first[1].key), nullptr);
+  EXPECT_NE(y.find(first[1].key), nullptr);
+  EXPECT_EQ(y.find(first[2].key), nullptr);
+  EXPECT_NE(x.find(first[2].key), nullptr);
+}
+
 // One kind's records come by (name, owner), and a change of that kind shows at the next call.
 TEST(ClusterState, RecordsOfOneKindComeByNameThenOwnerAndFollowChanges) {
   auto x = test::test_replica(1);
