@@ -42,7 +42,7 @@ void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Re
   auto& list = by_kind_.at(k);
   if (by_kind_version_[k] != kind_versions_[k]) {
     list.clear();
-    for (const auto& [owner, slot] : owners_) {
+    for (const auto& [slot] : owners_) {
       auto it = position(*slot, kind, {});
       for (; it != slot->records.end() && (*it)->record.key.kind == kind; ++it) list.push_back(&(*it)->record);
     }
@@ -74,9 +74,9 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   const RecordRef* held = nullptr;
   size_t at = 0;
   if (slot != owners_.end()) {
-    auto it = position(*slot->second, record.key.kind, record.key.name);
-    at = static_cast<size_t>(it - slot->second->records.begin());
-    if (it != slot->second->records.end() && (*it)->record.key == record.key) held = &*it;
+    auto it = position(*slot->slot, record.key.kind, record.key.name);
+    at = static_cast<size_t>(it - slot->slot->records.begin());
+    if (it != slot->slot->records.end() && (*it)->record.key == record.key) held = &*it;
   }
   if (held) {
     const Record& h = (*held)->record;
@@ -97,12 +97,8 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   }
 
   OwnerSlot next;
-  if (slot == owners_.end()) {
-    slot = owners_.try_emplace(record.key.owner).first;
-    next.owner = record.key.owner;
-  } else {
-    next = *slot->second;
-  }
+  if (slot == owners_.end()) next.owner = record.key.owner;
+  else next = *slot->slot;
   OwnerDigest& digest = next.digest;
   kind_changed(record.key.kind, held ? &(*held)->record : nullptr, &stored->record);
   if (held) {
@@ -122,15 +118,17 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
 }
 
 void ClusterState::store(Owners::iterator at, OwnerSlot&& next) {
-  at->second = verify_memo_ ? verify_memo_->slots().share(std::move(next))
-                            : std::make_shared<const OwnerSlot>(std::move(next));
+  SlotRef made = verify_memo_ ? verify_memo_->slots().share(std::move(next))
+                              : std::make_shared<const OwnerSlot>(std::move(next));
+  if (at == owners_.end()) owners_.insert(OwnerEntry{std::move(made)});
+  else at->slot = std::move(made);
 }
 
 const RecordRef* ClusterState::held(const RecordKey& key) const {
   auto slot = owners_.find(key.owner);
   if (slot == owners_.end()) return nullptr;
-  auto it = position(*slot->second, key.kind, key.name);
-  return it != slot->second->records.end() && (*it)->record.key == key ? &*it : nullptr;
+  auto it = position(*slot->slot, key.kind, key.name);
+  return it != slot->slot->records.end() && (*it)->record.key == key ? &*it : nullptr;
 }
 
 const Record* ClusterState::find(const RecordKey& key) const {
@@ -146,7 +144,7 @@ RecordRef ClusterState::find_ref(const RecordKey& key) const {
 std::vector<const OwnerSlot*> ClusterState::sorted_owners() const {
   std::vector<const OwnerSlot*> out;
   out.reserve(owners_.size());
-  for (const auto& [owner, slot] : owners_) out.push_back(slot.get());
+  for (const auto& [slot] : owners_) out.push_back(slot.get());
   std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return compare_ids(a->owner, b->owner) < 0; });
   return out;
 }
@@ -159,21 +157,20 @@ void ClusterState::for_each(const std::function<void(const Record&)>& fn) const 
 void ClusterState::for_owner(const OwnerId& owner, const std::function<void(const Record&)>& fn) const {
   auto slot = owners_.find(owner);
   if (slot == owners_.end()) return;
-  for (const auto& r : slot->second->records) fn(r->record);
+  for (const auto& r : slot->slot->records) fn(r->record);
 }
 
 Digest ClusterState::digest() const {
   Digest out;
-  for (const auto& [owner, slot] : owners_) out.emplace(owner, slot->digest);
+  for (const auto& [slot] : owners_) out.emplace(slot->owner, slot->digest);
   return out;
 }
 
 bool ClusterState::same_digest(const ClusterState& other) const {
   if (owners_.size() != other.owners_.size()) return false;
-  for (const auto& [owner, slot] : owners_) {
-    auto theirs = other.owners_.find(owner);
-    if (theirs == other.owners_.end() ||
-        (theirs->second != slot && !(theirs->second->digest == slot->digest)))
+  for (const auto& [slot] : owners_) {
+    auto theirs = other.owners_.find(slot->owner);
+    if (theirs == other.owners_.end() || (theirs->slot != slot && !(theirs->slot->digest == slot->digest)))
       return false;
   }
   return true;
@@ -182,7 +179,7 @@ bool ClusterState::same_digest(const ClusterState& other) const {
 template <typename Drop>
 ClusterState::Owners::iterator ClusterState::remove_if(Owners::iterator slot, Drop&& drop,
                                                       std::vector<RecordKey>& removed) {
-  const OwnerSlot& old = *slot->second;
+  const OwnerSlot& old = *slot->slot;
   if (std::none_of(old.records.begin(), old.records.end(), [&](const RecordRef& r) { return drop(r->record); }))
     return std::next(slot);
   OwnerSlot next{old.owner, old.digest, {}};
@@ -216,7 +213,7 @@ std::vector<RecordKey> ClusterState::collect_garbage(uint64_t now_ms) {
 std::vector<RecordKey> ClusterState::drop_all_except(const OwnerId& keep) {
   std::vector<RecordKey> removed;
   for (auto slot = owners_.begin(); slot != owners_.end();)
-    slot = slot->first == keep ? std::next(slot) : remove_if(slot, [](const Record&) { return true; }, removed);
+    slot = slot->slot->owner == keep ? std::next(slot) : remove_if(slot, [](const Record&) { return true; }, removed);
   return removed;
 }
 
@@ -269,7 +266,7 @@ std::vector<Record> ClusterState::delta_for(const OwnerSummary& peer) const {
   auto slot = owners_.find(peer.owner);
   if (slot == owners_.end()) return out;
   auto p = peer.entries.begin();
-  for (const auto& ref : slot->second->records) {
+  for (const auto& ref : slot->slot->records) {
     const Record& r = ref->record;
     auto ours = std::tie(r.key.kind, r.key.name);
     while (p != peer.entries.end() && std::tie(std::get<0>(*p), std::get<1>(*p)) < ours) ++p;

@@ -19,6 +19,7 @@
 #include <map>
 #include <optional>
 #include <tuple>
+#include <unordered_set>
 #include <vector>
 
 #include "crdt/digest.hpp"
@@ -95,10 +96,27 @@ class ClusterState {
  private:
   // Hashed: a merge's lookup is one or two cache misses, not a tree walk. Whatever promises an
   // order (for_each, delta_for) sorts the owners first. Slots are immutable and may be shared
-  // with other replicas (SlotMemo): a change stores a new one (store()).
-  using Owners = IdHashMap<SlotRef>;
+  // with other replicas (SlotMemo): a change stores a new one (store()). Keyed by the slot's own
+  // owner id (a set, looked up by id): a map would hold a second copy of every id.
+  struct OwnerEntry {
+    mutable SlotRef slot;  // replaced in place by a slot of the same owner: the key never changes
+  };
+  struct OwnerEntryHash {
+    using is_transparent = void;
+    size_t operator()(const OwnerEntry& e) const noexcept { return IdHash{}(e.slot->owner); }
+    size_t operator()(const OwnerId& id) const noexcept { return IdHash{}(id); }
+  };
+  struct OwnerEntryEqual {
+    using is_transparent = void;
+    static const OwnerId& id(const OwnerEntry& e) noexcept { return e.slot->owner; }
+    static const OwnerId& id(const OwnerId& id) noexcept { return id; }
+    template <typename A, typename B>
+    bool operator()(const A& a, const B& b) const noexcept { return IdEqual{}(id(a), id(b)); }
+  };
+  using Owners = std::unordered_set<OwnerEntry, OwnerEntryHash, OwnerEntryEqual>;
   std::vector<const OwnerSlot*> sorted_owners() const;
-  // Puts `next` in place of the owner's slot (shared through the memo when there is one).
+  // Puts `next` in place of the owner's slot, or adds it when `at` is end (shared through the
+  // memo when there is one).
   void store(Owners::iterator at, OwnerSlot&& next);
   const RecordRef* held(const RecordKey& key) const;
   // Counts a change of one kind (a record gone, added, or one replacing the other: same key)
