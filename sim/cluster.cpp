@@ -29,6 +29,7 @@ size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
   by_address_[node.address] = i;
   by_id_[node.replica->id()] = i;
   first_seen_.push_back(UINT64_MAX);
+  queued_.emplace_back(0, 0);
   next_settle_.push_back(0);
   settled_claims_.push_back(UINT64_MAX);
   nodes_.push_back(std::move(node));
@@ -102,6 +103,13 @@ void SimCluster::after(size_t i) {
     }
   }
   n.replica->take_changes();  // nothing to persist in the simulator
+  auto& [updates, records] = queued_[i];
+  queued_updates_ += n.membership->pending_updates() - updates;
+  queued_records_ += n.membership->pending_records() - records;
+  updates = n.membership->pending_updates();
+  records = n.membership->pending_records();
+  peak_queued_updates_ = std::max(peak_queued_updates_, queued_updates_);
+  peak_queued_records_ = std::max(peak_queued_records_, queued_records_);
 }
 
 void SimCluster::flush(size_t from, gossip::Effects& fx) {

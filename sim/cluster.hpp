@@ -89,6 +89,11 @@ class SimCluster {
   void claim_subnets(const Ipv4Net& network);
   size_t index_of(const crdt::OwnerId& id) const;
 
+  // Most membership updates / records waiting in gossip queues at once, summed over the nodes:
+  // the storm's transient memory (each queued item is a copy waiting for its retransmissions).
+  uint64_t peak_queued_updates() const { return peak_queued_updates_; }
+  uint64_t peak_queued_records() const { return peak_queued_records_; }
+
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t messages_lost() const { return messages_lost_; }
   // Order-sensitive hash of every delivery: equal for equal seeds (replay check).
@@ -151,6 +156,8 @@ class SimCluster {
   std::vector<uint64_t> next_settle_;
   std::vector<uint64_t> settled_claims_;  // claims' kind_version at the last settle: unchanged, skip
   crdt::IdMap<size_t> by_id_;
+  std::vector<std::pair<size_t, size_t>> queued_;  // each node's (updates, records) queued at its last event
+  uint64_t queued_updates_ = 0, queued_records_ = 0, peak_queued_updates_ = 0, peak_queued_records_ = 0;
   void after(size_t i);
 };
 

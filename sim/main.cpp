@@ -66,6 +66,7 @@ int main(int argc, char** argv) {
                        {"join_s", r.join_seconds}, {"settle_s", r.settle_seconds},
                        {"steady_bytes_per_node_s", r.steady_bytes_per_node_s}, {"steady_kbit_per_node_s", r.steady_bytes_per_node_s * 8 / 1000},
                        {"steady_speedup", r.steady_speedup}, {"steady_heap_mb", r.steady_heap_mb}, {"probe_periods", r.probe_periods},
+                       {"peak_queued_updates", r.peak_queued_updates}, {"peak_queued_records", r.peak_queued_records},
                        {"simulated_s", r.simulated_seconds}, {"wall_s", r.wall_seconds},
                        {"speedup", r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0}, {"trace_hash", r.trace_hash}, {"nemesis", r.nemesis}};
       std::cout << j.dump() << "\n";

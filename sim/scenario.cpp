@@ -341,6 +341,8 @@ class Run {
     if (report_.simulated_seconds > 0)
       report_.bytes_per_node_s = c().bytes_sent() / report_.simulated_seconds / static_cast<double>(c().size());
     report_.trace_hash = c().trace_hash();
+    report_.peak_queued_updates = c().peak_queued_updates();
+    report_.peak_queued_records = c().peak_queued_records();
   }
 
  private:

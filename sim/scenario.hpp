@@ -45,6 +45,7 @@ struct ScenarioReport {
   uint64_t probe_periods = 0;       // probes started by all nodes over the run
   uint64_t probe_failures = 0;      // probes that ended unanswered (each raises a suspicion)
   uint64_t stream_rescues = 0;      // probes the stream ping fallback answered first
+  uint64_t peak_queued_updates = 0, peak_queued_records = 0;  // SimCluster::peak_queued_*
   uint64_t trace_hash = 0;
   std::vector<std::string> nemesis;  // the faults applied, in schedule syntax
 };
