@@ -42,7 +42,7 @@ void ClusterState::for_each_of_kind(Kind kind, const std::function<void(const Re
   auto& list = by_kind_.at(k);
   if (by_kind_version_[k] != kind_versions_[k]) {
     list.clear();
-    for (const auto& [slot] : owners_) {
+    for (const auto& [prefix, slot] : owners_) {
       auto it = position(*slot, kind, {});
       for (; it != slot->records.end() && (*it)->record.key.kind == kind; ++it) list.push_back(&(*it)->record);
     }
@@ -120,7 +120,7 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
 void ClusterState::store(Owners::iterator at, OwnerSlot&& next) {
   SlotRef made = verify_memo_ ? verify_memo_->slots().share(std::move(next))
                               : std::make_shared<const OwnerSlot>(std::move(next));
-  if (at == owners_.end()) owners_.insert(OwnerEntry{std::move(made)});
+  if (at == owners_.end()) owners_.insert(OwnerEntry{id_prefix(made->owner), std::move(made)});
   else at->slot = std::move(made);
 }
 
@@ -144,7 +144,7 @@ RecordRef ClusterState::find_ref(const RecordKey& key) const {
 std::vector<const OwnerSlot*> ClusterState::sorted_owners() const {
   std::vector<const OwnerSlot*> out;
   out.reserve(owners_.size());
-  for (const auto& [slot] : owners_) out.push_back(slot.get());
+  for (const auto& [prefix, slot] : owners_) out.push_back(slot.get());
   std::sort(out.begin(), out.end(), [](const auto* a, const auto* b) { return compare_ids(a->owner, b->owner) < 0; });
   return out;
 }
@@ -162,13 +162,13 @@ void ClusterState::for_owner(const OwnerId& owner, const std::function<void(cons
 
 Digest ClusterState::digest() const {
   Digest out;
-  for (const auto& [slot] : owners_) out.emplace(slot->owner, slot->digest);
+  for (const auto& [prefix, slot] : owners_) out.emplace(slot->owner, slot->digest);
   return out;
 }
 
 bool ClusterState::same_digest(const ClusterState& other) const {
   if (owners_.size() != other.owners_.size()) return false;
-  for (const auto& [slot] : owners_) {
+  for (const auto& [prefix, slot] : owners_) {
     auto theirs = other.owners_.find(slot->owner);
     if (theirs == other.owners_.end() || (theirs->slot != slot && !(theirs->slot->digest == slot->digest)))
       return false;
