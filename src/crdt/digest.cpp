@@ -44,7 +44,7 @@ SlotRef SlotMemo::share(OwnerSlot&& slot) {
     if (held->owner == slot.owner && held->records == slot.records) return held;  // same record objects
     ++it;
   }
-  auto made = std::make_shared<const OwnerSlot>(std::move(slot));
+  SlotRef made = std::make_shared<OwnerSlot>(std::move(slot));
   slots_.emplace(key, made);
   if (slots_.size() >= sweep_at_) {
     std::erase_if(slots_, [](const auto& entry) { return entry.second.expired(); });

@@ -96,9 +96,13 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
     if (verify_memo_) verify_memo_->admit(stored);
   }
 
-  OwnerSlot next;
-  if (slot == owners_.end()) next.owner = record.key.owner;
-  else next = *slot->slot;
+  OwnerSlot copy;
+  OwnerSlot* own = slot != owners_.end() ? unshared(*slot) : nullptr;
+  if (!own) {
+    if (slot == owners_.end()) copy.owner = record.key.owner;
+    else copy = *slot->slot;
+  }
+  OwnerSlot& next = own ? *own : copy;
   OwnerDigest& digest = next.digest;
   kind_changed(record.key.kind, held ? &(*held)->record : nullptr, &stored->record);
   if (held) {
@@ -113,13 +117,17 @@ MergeResult ClusterState::merge(const Record& record, uint64_t now_ms) {
   digest.hash += stored->hash;
   total_hash_ += stored->hash;
   if (record.hlc > digest.max) digest.max = record.hlc;
-  store(slot, std::move(next));
+  if (!own) store(slot, std::move(copy));
   return MergeResult::accepted;
 }
 
+OwnerSlot* ClusterState::unshared(const OwnerEntry& entry) const {
+  // Slots are made non-const (store(), SlotMemo::share), so writing through this is sound.
+  return !verify_memo_ && entry.slot.use_count() == 1 ? const_cast<OwnerSlot*>(entry.slot.get()) : nullptr;
+}
+
 void ClusterState::store(Owners::iterator at, OwnerSlot&& next) {
-  SlotRef made = verify_memo_ ? verify_memo_->slots().share(std::move(next))
-                              : std::make_shared<const OwnerSlot>(std::move(next));
+  SlotRef made = verify_memo_ ? verify_memo_->slots().share(std::move(next)) : std::make_shared<OwnerSlot>(std::move(next));
   if (at == owners_.end()) owners_.insert(OwnerEntry{id_prefix(made->owner), std::move(made)});
   else at->slot = std::move(made);
 }

@@ -123,6 +123,10 @@ class ClusterState {
   // Puts `next` in place of the owner's slot, or adds it when `at` is end (shared through the
   // memo when there is one).
   void store(Owners::iterator at, OwnerSlot&& next);
+  // The slot to change in place, when nothing else can see it: no memo (the agent) and no copy
+  // of this state holding it. Null otherwise: the change goes to a copy (store()). Saves the
+  // agent a copy of an owner's whole record list on every merge.
+  OwnerSlot* unshared(const OwnerEntry& entry) const;
   const RecordRef* held(const RecordKey& key) const;
   // Counts a change of one kind (a record gone, added, or one replacing the other: same key)
   // and keeps the by-kind list current when it is built.

@@ -119,6 +119,9 @@ TEST(ClusterState, SharedOwnerSlotsChangeApart) {
   check();
   EXPECT_TRUE(x.same_digest(y));
   const size_t slots = memo.slots().size();
+  // Without a memo a slot is changed in place unless a copy of the state holds it too.
+  const ClusterState snapshot = x_alone;
+  const auto before = listing(snapshot);
   // x moves a's "api" on and deletes a's "db": y still holds both as they were.
   both(x, x_alone, a.put(Kind::service_instance, "api", test::service_value("api", "10.210.1.9"), kT0 + 1), kT0 + 1);
   both(x, x_alone, *a.erase(Kind::service_instance, "db", kT0 + 2), kT0 + 2);
@@ -127,6 +130,8 @@ TEST(ClusterState, SharedOwnerSlotsChangeApart) {
   EXPECT_EQ(y.find(first[0].key)->value, first[0].value);
   EXPECT_FALSE(y.find(first[1].key)->tombstone);
   EXPECT_GT(memo.slots().size(), slots);
+  EXPECT_EQ(listing(snapshot), before);
+  EXPECT_EQ(snapshot.digest(), recomputed(snapshot));
   EXPECT_EQ(x.collect_garbage(kT0 + 8 * kDay), x_alone.collect_garbage(kT0 + 8 * kDay));
   EXPECT_EQ(y.drop_owner(b.id()), y_alone.drop_owner(b.id()));
   check();
