@@ -104,10 +104,11 @@ void SimCluster::after(size_t i) {
   }
   n.replica->take_changes();  // nothing to persist in the simulator
   auto& [updates, records] = queued_[i];
-  queued_updates_ += n.membership->pending_updates() - updates;
-  queued_records_ += n.membership->pending_records() - records;
-  updates = n.membership->pending_updates();
-  records = n.membership->pending_records();
+  size_t updates_now = n.membership->pending_updates(), records_now = n.membership->pending_records();
+  queued_updates_ = queued_updates_ - updates + updates_now;
+  queued_records_ = queued_records_ - records + records_now;
+  updates = updates_now;
+  records = records_now;
   peak_queued_updates_ = std::max(peak_queued_updates_, queued_updates_);
   peak_queued_records_ = std::max(peak_queued_records_, queued_records_);
 }

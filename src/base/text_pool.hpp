@@ -36,7 +36,6 @@ class Text {
   const std::string& str() const { return entry_ ? entry_->text : empty(); }
   operator const std::string&() const { return str(); }  // NOLINT: reads like the string it holds
   std::string_view view() const { return str(); }
-  size_t size() const { return str().size(); }
   bool empty_text() const { return entry_ == nullptr; }
 
   friend bool operator==(const Text& a, const Text& b) { return a.entry_ == b.entry_ || a.str() == b.str(); }

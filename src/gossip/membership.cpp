@@ -169,8 +169,7 @@ Member& Membership::add_member(Member m) {
 void Membership::claim_address(const Member& m) {
   auto [it, inserted] = by_address_.try_emplace(m.address.view(), &m);
   if (inserted || it->second == &m || (live(it->second->state) && !live(m.state))) return;
-  by_address_.erase(it);  // the key views the old holder's string: replace the entry whole
-  by_address_.emplace(m.address.view(), &m);
+  it->second = &m;  // the key views the interned string both members hold: it stays valid
 }
 
 void Membership::set_address(Member& m, const std::string& address) {

@@ -176,9 +176,9 @@ class Membership {
   TextPool* texts_;
   crdt::IdHashMap<Member> members_;
   // The member at each control address; a live member keeps an address a dead or departed one
-  // (a machine restarted with a new id, say) also names. Each key views the address string of
-  // the member it maps to (members_' nodes do not move): an entry goes before its member does,
-  // or before that member's address changes.
+  // (a machine restarted with a new id, say) also names. Each key views the interned address
+  // string (texts_) of the member it maps to: an entry goes before its member does, or before
+  // that member's address changes.
   std::unordered_map<std::string_view, const Member*> by_address_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
   // Members now dead, in the order they died: the reconnect tick picks one without scanning
