@@ -227,12 +227,14 @@ bool SimCluster::run_until(const std::function<bool()>& pred, uint64_t limit_ms)
   constexpr uint64_t kCheckEveryMs = 10;
   uint64_t next_check = now_ + kCheckEveryMs;
   while (!events_.empty() && events_.top().at <= end) {
+    // (Checked before the event leaves the queue: an event taken and then not run would be a
+    // message lost, or a node's only wakeup gone, leaving it asleep for good.)
+    if (events_.top().at >= next_check) {
+      if (pred()) return true;
+      next_check = events_.top().at + kCheckEveryMs;
+    }
     Event e = events_.top();
     events_.pop();
-    if (e.at >= next_check) {
-      if (pred()) return true;
-      next_check = e.at + kCheckEveryMs;
-    }
     step(e);
   }
   now_ = std::max(now_, end);
