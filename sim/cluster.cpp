@@ -1,6 +1,10 @@
 #include "sim/cluster.hpp"
 
 #include <cstring>
+#include <span>
+#include <stdexcept>
+
+#include "crdt/values.hpp"
 
 #include "gossip/codec.hpp"
 #include "gossip/seal.hpp"
@@ -15,6 +19,12 @@ SimCluster::SimCluster(uint64_t seed, gossip::GossipConfig gossip, NetworkConfig
 }
 
 size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
+  size_t i = create_node();
+  start_node(i, seeds);
+  return i;
+}
+
+size_t SimCluster::create_node() {
   size_t i = nodes_.size();
   crdt::SigningSeed key_seed;
   for (size_t b = 0; b < key_seed.size(); b += 8) {
@@ -33,8 +43,48 @@ size_t SimCluster::add_node(const std::vector<size_t>& seeds) {
   next_settle_.push_back(0);
   settled_claims_.push_back(UINT64_MAX);
   nodes_.push_back(std::move(node));
-  start_node(i, seeds);
   return i;
+}
+
+void SimCluster::add_formed(size_t n) {
+  if (!nodes_.empty()) throw std::logic_error("add_formed: the cluster must be empty");
+  nodes_.reserve(n);
+  for (size_t i = 0; i < n; ++i) create_node();
+  // Each node's own records as it would hold them after settling: its subnet claim (the i-th
+  // /24, so none collide). Every replica then loads them all, as from a completed sync.
+  std::vector<crdt::Record> records;
+  if (claimer_) {
+    const Ipv4Net& net = claimer_->network();
+    if (n > (size_t{1} << (24 - net.prefix)))
+      throw std::invalid_argument("add_formed: the network holds fewer /24s than nodes");
+    for (size_t i = 0; i < n; ++i) {
+      Ipv4Net subnet{Ipv4{net.base.value + static_cast<uint32_t>(i << 8)}, 24};
+      records.push_back(nodes_[i].replica->put(crdt::Kind::subnet_claim, crdt::subnet_claim_name(subnet),
+                                               crdt::encode_value(crdt::SubnetClaimValue{subnet}), now_));
+    }
+  }
+  std::vector<gossip::MemberUpdate> roster;
+  for (size_t i = 0; i < n; ++i)
+    roster.push_back(gossip::MemberUpdate{nodes_[i].replica->id(), 0, MemberState::alive, "node" + std::to_string(i),
+                                          nodes_[i].address, {}});
+  for (size_t i = 0; i < n; ++i) {
+    Node& node = nodes_[i];
+    if (!records.empty()) {  // all but its own, which it wrote
+      std::span<const crdt::Record> all(records);
+      size_t refused = node.replica->restore(all.first(i), local(i)) + node.replica->restore(all.subspan(i + 1), local(i));
+      if (refused) throw std::logic_error("add_formed: " + std::to_string(refused) + " records refused");
+    }
+    node.replica->set_last_exchange_ms(local(i));
+    node.replica->take_changes();
+    settled_claims_[i] = node.replica->state().kind_version(crdt::Kind::subnet_claim);
+    node.membership = std::make_unique<gossip::Membership>(node.replica->id(), "node" + std::to_string(i), node.address,
+                                                           0, gossip_, rng_.next(), *node.replica, texts_.get());
+    gossip::Effects fx;
+    node.membership->start_formed(roster, local(i), fx);
+    fx.events.clear();  // N^2 "joined" events: the cluster was formed before the run began
+    flush(i, fx);
+    schedule_wakeup(i);
+  }
 }
 
 void SimCluster::start_node(size_t i, const std::vector<size_t>& seeds) {
@@ -257,9 +307,9 @@ bool SimCluster::all_see_live(const std::vector<size_t>& subjects) const {
 
 std::optional<MemberState> SimCluster::view(size_t viewer, size_t subject) const {
   const auto& members = nodes_.at(viewer).membership->members();
-  auto it = members.find(nodes_.at(subject).replica->id());
-  if (it == members.end()) return std::nullopt;
-  return it->second.state;
+  const gossip::Member* m = members.find(nodes_.at(subject).replica->id());
+  if (!m) return std::nullopt;
+  return m->state;
 }
 
 bool SimCluster::all_see(const std::vector<size_t>& subjects, MemberState state) const {

@@ -35,6 +35,10 @@ class SimCluster {
 
   // Adds a node that joins through the listed nodes' addresses (none: it founds the cluster).
   size_t add_node(const std::vector<size_t>& seeds);
+  // Adds `n` nodes (to an empty cluster) that already form one cluster: each knows every other
+  // alive and holds every node's records (its subnet claim, with claim_subnets), as once a join
+  // storm has settled. For sizes where the storm itself is not the point (10,000 nodes).
+  void add_formed(size_t n);
   void crash(size_t i);                        // stops delivering to/from it; its state is kept
   void restart(size_t i, const std::vector<size_t>& seeds);  // same identity and records, incarnation + 1
   void leave(size_t i);
@@ -124,6 +128,7 @@ class SimCluster {
     bool operator>(const Event& o) const { return std::tie(at, order) > std::tie(o.at, o.order); }
   };
 
+  size_t create_node();  // key, replica and address; no membership yet
   void start_node(size_t i, const std::vector<size_t>& seeds);
   void flush(size_t from, gossip::Effects& fx);
   void schedule_wakeup(size_t i);

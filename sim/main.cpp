@@ -16,7 +16,7 @@ int main(int argc, char** argv) {
   weft::sim::ScenarioOptions o;
   bool as_json = false;
   unsigned seeds = 1;
-  app.add_option("--scenario", o.name, "join-storm, partition-heal, churn, loss, concurrent-claims, nemesis")
+  app.add_option("--scenario", o.name, "join-storm, formed, partition-heal, churn, loss, concurrent-claims, nemesis")
       ->required()
       ->check([](const std::string& s) { return weft::sim::known_scenario(s) ? "" : "unknown scenario " + s; });
   app.add_option("--nodes", o.nodes, "number of agents")->capture_default_str()->check(CLI::Range(4, 100000));
@@ -24,7 +24,7 @@ int main(int argc, char** argv) {
   app.add_option("--seeds", seeds, "run this many consecutive seeds")->capture_default_str();
   app.add_option("--loss", o.loss, "datagram loss probability")->check(CLI::Range(0.0, 0.9));
   app.add_flag("--json", as_json, "print metrics as JSON");
-  app.add_option("--duration", o.duration_s, "loss: seconds of steady loss before measuring")->capture_default_str();
+  app.add_option("--duration", o.duration_s, "loss, formed: seconds of steady running before measuring")->capture_default_str();
   std::string nemesis_file;
   app.add_option("--nemesis", o.nemesis, "nemesis: fault schedule, faults separated by ';' (default: drawn from the seed)");
   app.add_option("--nemesis-file", nemesis_file, "nemesis: fault schedule file, one fault per line")->check(CLI::ExistingFile);
@@ -62,6 +62,7 @@ int main(int argc, char** argv) {
                        {"rounds_to_99.99%", r.rounds_to_9999}, {"rounds_to_100%", r.rounds_to_all},
                        {"seconds_to_99.99%", r.seconds_to_9999}, {"seconds_to_100%", r.seconds_to_all},
                        {"detection_p50_s", r.detect_p50}, {"detection_p99_s", r.detect_p99}, {"detection_max_s", r.detect_max},
+                       {"detection_victim", r.detect_victim},
                        {"false_dead", r.false_dead}, {"probe_failures", r.probe_failures}, {"stream_rescues", r.stream_rescues}, {"dead_after_heal", r.dead_after_heal}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
                        {"join_s", r.join_seconds}, {"settle_s", r.settle_seconds},
                        {"steady_bytes_per_node_s", r.steady_bytes_per_node_s}, {"steady_kbit_per_node_s", r.steady_bytes_per_node_s * 8 / 1000},

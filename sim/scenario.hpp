@@ -9,13 +9,13 @@
 namespace weft::sim {
 
 struct ScenarioOptions {
-  std::string name;  // join-storm, partition-heal, churn, loss, concurrent-claims
+  std::string name;  // join-storm, formed, partition-heal, churn, loss, concurrent-claims, nemesis
   size_t nodes = 100;
   uint64_t seed = 1;
   double loss = -1;          // < 0: the scenario's default
   bool broken_merge = false; // test-only: replicas keep the first version they see
   bool count_bytes = true;
-  uint64_t duration_s = 300;  // loss: how long the steady loss runs before the measurements
+  uint64_t duration_s = 300;  // loss, formed: how long the steady run lasts before the measurements
   long trace_member = -1;  // >= 0: print every membership event about this node (diagnosis)
   // nemesis: the fault schedule (see nemesis.hpp); empty: one drawn from the seed.
   std::string nemesis;
@@ -28,6 +28,7 @@ struct ScenarioReport {
   double rounds_to_9999 = -1, rounds_to_all = -1;     // dissemination of one record, gossip rounds
   double seconds_to_9999 = -1, seconds_to_all = -1;
   double detect_p50 = -1, detect_p99 = -1, detect_max = -1;  // crash seen dead, seconds
+  long detect_victim = -1;         // the node crashed for it
   uint64_t false_dead = 0;         // dead verdicts about machines that were up
   std::vector<std::string> false_dead_examples;  // the first few, for diagnosis
   uint64_t dead_after_heal = 0;    // verdicts from the other side of a healed partition, refuted

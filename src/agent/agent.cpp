@@ -324,9 +324,9 @@ void Agent::probe_reflexive(uint64_t now) {
       auto hp = parse_host_port(server);
       configured.push_back(to_stun(hp->ip, hp->port));
     }
-    for (const auto& [id, m] : membership_->members()) {
-      if (m.state != gossip::MemberState::alive || id == replica_->id()) continue;
-      auto targets = control_targets(id, m.address, now);
+    for (const gossip::Member& m : membership_->members()) {
+      if (m.state != gossip::MemberState::alive || m.id == replica_->id()) continue;
+      auto targets = control_targets(m.id, m.address, now);
       if (auto hp = parse_host_port(targets.back())) servers.push_back(to_stun(hp->ip, hp->port));
     }
     // A different start each round, so that over time every member is asked.
@@ -385,8 +385,8 @@ void Agent::run_effects(gossip::Effects& fx) {
   if (!fx.events.empty()) ++member_changes_;
   for (const auto& e : fx.events) {
     auto it = membership_->members().find(e.id);
-    if (it != membership_->members().end())
-      spdlog::info("member {} ({}) {}", it->second.name.str(), short_hex(e.id), e.joined ? "joined" : gossip::state_name(e.state));
+    if (it)
+      spdlog::info("member {} ({}) {}", it->name.str(), short_hex(e.id), e.joined ? "joined" : gossip::state_name(e.state));
   }
 }
 

@@ -33,7 +33,7 @@ std::optional<std::string> Agent::subnet_text(const crdt::OwnerId& owner) const 
 std::string Agent::members_json() const {
   json out = json::array();
   std::vector<const gossip::Member*> sorted;  // by name, then id: the table itself is unordered
-  for (const auto& [id, m] : membership_->members()) sorted.push_back(&m);
+  for (const gossip::Member& m : membership_->members()) sorted.push_back(&m);
   std::sort(sorted.begin(), sorted.end(), [](const gossip::Member* a, const gossip::Member* b) {
     return std::tie(a->name, a->id) < std::tie(b->name, b->id);
   });
@@ -54,7 +54,7 @@ std::string Agent::members_json() const {
 
 std::string Agent::status_json() const {
   json counts = {{"alive", 0}, {"suspect", 0}, {"dead", 0}, {"left", 0}};
-  for (const auto& [id, m] : membership_->members()) counts[gossip::state_name(m.state)] = counts[gossip::state_name(m.state)].get<int>() + 1;
+  for (const gossip::Member& m : membership_->members()) counts[gossip::state_name(m.state)] = counts[gossip::state_name(m.state)].get<int>() + 1;
   auto subnet = crdt::subnet_of(replica_->state(), replica_->id());
   json mesh = nullptr;
   if (subnet) mesh = Ipv4{subnet->base.value + 1}.to_string();
@@ -83,7 +83,7 @@ std::string Agent::metrics_text() const {
   };
   out += "# HELP weft_members Members by state, as this machine sees them.\n# TYPE weft_members gauge\n";
   std::map<std::string, uint64_t> by_state{{"alive", 0}, {"suspect", 0}, {"dead", 0}, {"left", 0}};
-  for (const auto& [id, m] : membership_->members()) ++by_state[gossip::state_name(m.state)];
+  for (const gossip::Member& m : membership_->members()) ++by_state[gossip::state_name(m.state)];
   for (const auto& [state, n] : by_state) line("weft_members", "state=\"" + state + "\"", n);
   out += "# TYPE weft_frames_in_total counter\n";
   line("weft_frames_in_total", "", frames_in_);
@@ -226,8 +226,8 @@ ApiResponse Agent::handle(const ApiRequest& req) {
                        {"port", v->port ? json(v->port) : json(nullptr)},
                        {"protocol", v->protocol},
                        {"healthy", v->healthy},
-                       {"machine", m == membership_->members().end() ? to_hex(r.key.owner) : m->second.name},
-                       {"machine_state", m == membership_->members().end() ? "unknown" : gossip::state_name(m->second.state)}});
+                       {"machine", !m ? to_hex(r.key.owner) : m->name},
+                       {"machine_state", !m ? "unknown" : gossip::state_name(m->state)}});
       });
       return ok(out);
     }
@@ -305,8 +305,8 @@ ApiResponse Agent::handle(const ApiRequest& req) {
     std::string name = in.value("name", "");
     bool force = in.value("force", false);
     std::vector<const gossip::Member*> found;
-    for (const auto& [id, m] : membership_->members())
-      if (m.name == name || to_hex(id) == name) found.push_back(&m);
+    for (const gossip::Member& m : membership_->members())
+      if (m.name == name || to_hex(m.id) == name) found.push_back(&m);
     if (found.empty()) return error(404, "no machine named " + name);
     if (found.size() > 1) return error(409, "several machines are named " + name + ": give the id (weft members --json)");
     const gossip::Member& m = *found.front();

@@ -205,8 +205,8 @@ void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& 
 // this one. A member is out only once SWIM declares it dead or it left.
 std::set<crdt::OwnerId> Agent::live_members() const {
   std::set<crdt::OwnerId> live;
-  for (const auto& [id, m] : membership_->members())
-    if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) live.insert(id);
+  for (const gossip::Member& m : membership_->members())
+    if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) live.insert(m.id);
   live.insert(replica_->id());
   return live;
 }

@@ -47,7 +47,7 @@ std::string Agent::relay_name(const crdt::OwnerId& peer) const {
   auto e = relay_ends_.find(peer);
   if (e == relay_ends_.end()) return "";
   auto m = membership_->members().find(e->second->relay);
-  return m != membership_->members().end() ? m->second.name : short_hex(e->second->relay);
+  return m ? m->name : short_hex(e->second->relay);
 }
 
 void Agent::send_control(const crdt::OwnerId& to, const std::string& address, gossip::Body body, bool route) {
@@ -96,7 +96,7 @@ std::optional<std::string> Agent::relay_for(const crdt::OwnerId& peer, bool need
   RelayEnd& e = *it->second;
   if (now >= e.next_bind) {
     auto m = membership_->members().find(e.relay);
-    if (m != membership_->members().end()) send_control(e.relay, m->second.address, gossip::RelayBind{peer}, true);
+    if (m) send_control(e.relay, m->address, gossip::RelayBind{peer}, true);
     e.next_bind = now + (e.ready ? 20'000 : 2'000);
   }
   if (e.ready && now > e.confirmed_at + 60'000) e.ready = false;  // the relay stopped answering
@@ -151,8 +151,8 @@ void Agent::on_relay_bound(const crdt::OwnerId& sender, const gossip::RelayBound
     auto m = membership_->members().find(bound.peer);
     auto r = membership_->members().find(sender);
     spdlog::info("relay via {} ready for peer {} (channel {:016x}, local endpoint {})",
-                 r != membership_->members().end() ? r->second.name : short_hex(sender),
-                 m != membership_->members().end() ? m->second.name : short_hex(bound.peer), e.channel, e.proxy_endpoint);
+                 r ? r->name : short_hex(sender),
+                 m ? m->name : short_hex(bound.peer), e.channel, e.proxy_endpoint);
     next_mesh_check_ = 0;  // path selection can use it now (after_event follows every frame)
   }
 }

@@ -63,8 +63,8 @@ Membership::Membership(const MemberId& self, std::string name, std::string addre
       replica_(replica),
       own_texts_(texts ? nullptr : std::make_unique<TextPool>()),
       texts_(texts ? texts : own_texts_.get()) {
-  const Member& me = members_.emplace(self, Member{self, texts_->intern(name), texts_->intern(address), incarnation,
-                                                   MemberState::alive, 0}).first->second;
+  const Member& me = members_.insert(Member{self, texts_->intern(name), texts_->intern(address), incarnation, 0,
+                                             MemberState::alive});
   live_count_ = 1;
   members_hash_ = member_hash(me);
 }
@@ -72,7 +72,7 @@ Membership::Membership(const MemberId& self, std::string name, std::string addre
 size_t Membership::alive_count() const { return live_count_; }
 
 size_t Membership::recount_live() const {
-  return std::count_if(members_.begin(), members_.end(), [](const auto& kv) { return live(kv.second.state); });
+  return std::count_if(members_.begin(), members_.end(), [](const Member& m) { return live(m.state); });
 }
 
 unsigned Membership::retransmit_limit() const {
@@ -103,25 +103,39 @@ void Membership::join(const std::vector<std::string>& seeds, uint64_t now, Effec
   next_reconnect_at_ = now + config_.reconnect_interval_ms;
 }
 
+void Membership::start_formed(const std::vector<MemberUpdate>& members, uint64_t now, Effects& fx) {
+  join({}, now, fx);
+  post_join_syncs_done_ = 2;
+  for (const auto& u : members) {
+    if (u.id == self_ || banned_.count(u.id)) continue;
+    if (u.state == MemberState::dead) apply_suspect(u.id, u.incarnation, u.from, now, fx);  // checked here, as in a join
+    else apply(u, now, fx, false);
+  }
+  next_probe_at_ = now + 1 + rng_.below(config_.probe_interval_ms);
+  next_gossip_at_ = now + 1 + rng_.below(config_.gossip_interval_ms);
+  next_push_pull_at_ = now + 1 + rng_.below(push_pull_interval());
+  next_reconnect_at_ = now + 1 + rng_.below(config_.reconnect_interval_ms);
+}
+
 void Membership::leave(uint64_t now, Effects& fx) {
   leaving_ = true;
   Member& me = members_.at(self_);
   set_incarnation(me, me.incarnation + 1);
   set_state(me, MemberState::left, now, fx);
   MemberUpdate u = update_of(me, self_);
-  for (const auto& [id, m] : members_) {
-    if (id == self_ || !live(m.state)) continue;
+  for (const Member& m : members_) {
+    if (m.id == self_ || !live(m.state)) continue;
     Message msg;
     msg.from = self_;
     msg.updates.push_back(u);
-    fx.out.push_back(Outgoing{m.address, std::move(msg), id});
+    fx.out.push_back(Outgoing{m.address, std::move(msg), m.id});
   }
 }
 
 bool Membership::forget(const MemberId& id) {
-  auto it = members_.find(id);
-  if (it == members_.end() || id == self_ || live(it->second.state)) return false;
-  remove_member(it);
+  const Member* m = members_.find(id);
+  if (!m || id == self_ || live(m->state)) return false;
+  remove_member(*m);
   suspicions_.erase(id);
   member_queue_.erase(id);
   return true;
@@ -130,9 +144,9 @@ bool Membership::forget(const MemberId& id) {
 void Membership::ban(const MemberId& id) {
   if (id == self_) return;
   banned_.insert(id);
-  if (auto it = members_.find(id); it != members_.end()) {
-    if (live(it->second.state)) --live_count_;
-    remove_member(it);
+  if (const Member* m = members_.find(id)) {
+    if (live(m->state)) --live_count_;
+    remove_member(*m);
   }
   suspicions_.erase(id);
   member_queue_.erase(id);
@@ -158,8 +172,7 @@ MemberUpdate Membership::update_of(const Member& m, const MemberId& from) const 
 }
 
 Member& Membership::add_member(Member m) {
-  MemberId id = m.id;
-  Member& added = members_.emplace(id, std::move(m)).first->second;
+  Member& added = members_.insert(std::move(m));
   members_hash_ += member_hash(added);
   others_.push_back(&added);
   claim_address(added);
@@ -167,20 +180,20 @@ Member& Membership::add_member(Member m) {
 }
 
 void Membership::claim_address(const Member& m) {
-  auto [it, inserted] = by_address_.try_emplace(m.address.view(), &m);
-  if (inserted || it->second == &m || (live(it->second->state) && !live(m.state))) return;
-  it->second = &m;  // the key views the interned string both members hold: it stays valid
+  const Member* holder = members_.by_address(m.address.view());
+  if (holder == &m || (holder && live(holder->state) && !live(m.state))) return;
+  members_.claim_address(m);
 }
 
 void Membership::set_address(Member& m, const std::string& address) {
   if (m.address == address) return;
-  if (auto it = by_address_.find(m.address.view()); it != by_address_.end() && it->second == &m) by_address_.erase(it);
+  members_.release_address(m);
   m.address = texts_->intern(address);
   claim_address(m);
 }
 
-void Membership::remove_member(crdt::IdHashMap<Member>::iterator it) {
-  const Member* m = &it->second;
+void Membership::remove_member(const Member& member) {
+  const Member* m = &member;
   std::erase(others_, m);
   if (m->state == MemberState::dead) std::erase(dead_, m);
   members_hash_ -= member_hash(*m);
@@ -188,8 +201,7 @@ void Membership::remove_member(crdt::IdHashMap<Member>::iterator it) {
     if (static_cast<size_t>(p - probe_order_.begin()) < probe_index_) --probe_index_;
     probe_order_.erase(p);
   }
-  if (auto a = by_address_.find(m->address.view()); a != by_address_.end() && a->second == m) by_address_.erase(a);
-  members_.erase(it);
+  members_.erase(member);
 }
 
 void Membership::broadcast(const MemberUpdate& u) { member_queue_.push(u.id, u, update_size(u)); }
@@ -215,7 +227,7 @@ void Membership::set_incarnation(Member& m, uint64_t incarnation) {
 
 uint64_t Membership::recount_members_hash() const {
   uint64_t sum = 0;
-  for (const auto& [id, m] : members_) sum += member_hash(m);
+  for (const Member& m : members_) sum += member_hash(m);
   return sum;
 }
 
@@ -248,10 +260,10 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
       refute(u.incarnation, now);
     return;
   }
-  auto it = members_.find(u.id);
-  if (it == members_.end()) {
+  Member* found = members_.find(u.id);
+  if (!found) {
     const Member& added =
-        add_member(Member{u.id, texts_->intern(u.name), texts_->intern(u.address), u.incarnation, MemberState::alive, now});
+        add_member(Member{u.id, texts_->intern(u.name), texts_->intern(u.address), u.incarnation, now, MemberState::alive});
     ++live_count_;
     // A random place in the probe order, in O(1): swap with a random member (memberlist's way).
     probe_order_.push_back(&added);
@@ -260,7 +272,7 @@ void Membership::apply_alive(const MemberUpdate& u, uint64_t now, Effects& fx, b
     if (rebroadcast) broadcast(u);
     return;
   }
-  Member& m = it->second;
+  Member& m = *found;
   if (u.incarnation <= m.incarnation) {
     ++counters_.stale_updates;
     return;
@@ -282,13 +294,13 @@ Member* Membership::accusation_target(const MemberId& id, uint64_t incarnation, 
     else if (!member_queue_.contains(self_)) broadcast(update_of(self(), self_));
     return nullptr;
   }
-  auto it = members_.find(id);
-  if (it == members_.end()) return nullptr;
-  if (incarnation < it->second.incarnation || !live(it->second.state)) {
+  Member* m = members_.find(id);
+  if (!m) return nullptr;
+  if (incarnation < m->incarnation || !live(m->state)) {
     ++counters_.stale_updates;
     return nullptr;
   }
-  return &it->second;
+  return m;
 }
 
 void Membership::apply_suspect(const MemberId& id, uint64_t incarnation, const MemberId& from, uint64_t now,
@@ -330,15 +342,15 @@ void Membership::apply_left(const MemberUpdate& u, uint64_t now, Effects& fx, bo
   const MemberId& id = u.id;
   uint64_t incarnation = u.incarnation;
   if (id == self_) return;
-  auto it = members_.find(id);
-  if (it == members_.end()) {
+  Member* found = members_.find(id);
+  if (!found) {
     // A member that left before we joined: listed as left, like everyone else lists it. (An
     // unknown *dead* member is not taken on hearsay: it may be alive and about to refute.)
-    add_member(Member{id, texts_->intern(u.name), texts_->intern(u.address), incarnation, MemberState::left, now});
+    add_member(Member{id, texts_->intern(u.name), texts_->intern(u.address), incarnation, now, MemberState::left});
     fx.events.push_back(MemberEvent{id, MemberState::left, true});
     return;
   }
-  Member& m = it->second;
+  Member& m = *found;
   if (incarnation < m.incarnation || m.state == MemberState::left) {
     ++counters_.stale_updates;
     return;
@@ -417,9 +429,8 @@ void Membership::finish_probe(uint64_t now, Effects& fx) {
   // (if even the helpers cannot hear from us, the problem is likely local).
   int missed_nacks = p.indirect_sent ? static_cast<int>(p.nacks_expected) - static_cast<int>(p.nacks) : 0;
   adjust_health(1 + std::max(0, missed_nacks));
-  auto it = members_.find(p.target);
-  if (it != members_.end() && it->second.state == MemberState::alive)
-    apply_suspect(p.target, it->second.incarnation, self_, now, fx);
+  const Member* target = members_.find(p.target);
+  if (target && target->state == MemberState::alive) apply_suspect(p.target, target->incarnation, self_, now, fx);
 }
 
 std::vector<const Member*> Membership::random_members(size_t count, const MemberId* exclude,
@@ -517,10 +528,10 @@ void Membership::tick(uint64_t now, Effects& fx) {
     // The first goes back to whoever answered the join: it is reachable (behind NAT it may be
     // the only member that is), and records it took in while we joined reach us now rather
     // than at the next periodic sync. The second goes to a random member.
-    auto answered = post_join_syncs_done_ == 0 ? members_.find(join_answerer_) : members_.end();
+    const Member* answered = post_join_syncs_done_ == 0 ? members_.find(join_answerer_) : nullptr;
     ++post_join_syncs_done_;
-    if (answered != members_.end() && live(answered->second.state))
-      send_push_pull(answered->second.address, false, now, fx, answered->first);
+    if (answered && live(answered->state))
+      send_push_pull(answered->address, false, now, fx, answered->id);
     else
       for (const Member* m : random_members(1, nullptr, false, now)) send_push_pull(m->address, false, now, fx, m->id);
   }
@@ -545,8 +556,8 @@ void Membership::tick(uint64_t now, Effects& fx) {
 // ---------------------------------------------------------------- messages
 
 std::string Membership::address_of(const MemberId& id, const std::string& fallback) const {
-  auto it = members_.find(id);
-  return it == members_.end() ? fallback : it->second.address;
+  const Member* m = members_.find(id);
+  return m ? std::string(m->address) : fallback;
 }
 
 void Membership::send(const std::string& to, Body body, uint64_t now, Effects& fx, bool piggyback,
@@ -577,7 +588,7 @@ void Membership::send(const std::string& to, Body body, uint64_t now, Effects& f
   std::optional<MemberId> member = to_id;
   if (member && !members_.contains(*member)) member.reset();
   if (!member)
-    if (auto it = by_address_.find(to); it != by_address_.end()) member = it->second->id;
+    if (const Member* m = members_.by_address(to)) member = m->id;
   if (member == self_) member.reset();
   fx.out.push_back(Outgoing{to, std::move(msg), member});
 }
@@ -586,7 +597,7 @@ void Membership::send_push_pull(const std::string& to, bool join, uint64_t now, 
                                 std::optional<MemberId> to_id) {
   PushPull pp;
   pp.join = join;
-  for (const auto& [id, m] : members_) pp.members.push_back(update_of(m, self_));
+  for (const Member& m : members_) pp.members.push_back(update_of(m, self_));
   pp.offer = crdt::make_offer(replica_, now);
   ++counters_.push_pulls;
   send(to, std::move(pp), now, fx, false, to_id);
@@ -683,7 +694,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
     }
     if (pp->offer) {
       PushPull answer;
-      for (const auto& [id, m] : members_) answer.members.push_back(update_of(m, self_));
+      for (const Member& m : members_) answer.members.push_back(update_of(m, self_));
       answer.reply = crdt::answer_offer(replica_, *pp->offer, now);
       send(address_of(msg.from, from_address), std::move(answer), now, fx, false, msg.from);
     } else if (pp->reply) {

@@ -25,19 +25,11 @@
 #include "crdt/replica.hpp"
 #include "gossip/broadcast_queue.hpp"
 #include "gossip/config.hpp"
+#include "gossip/member_table.hpp"
 #include "gossip/messages.hpp"
 #include "gossip/suspicion.hpp"
 
 namespace weft::gossip {
-
-struct Member {
-  MemberId id{};
-  Text name;     // interned: members of one table (and in the simulator, of every node's) share
-  Text address;  // one copy of each string
-  uint64_t incarnation = 0;
-  MemberState state = MemberState::alive;
-  uint64_t state_since_ms = 0;
-};
 
 struct Outgoing {
   std::string to;  // control address
@@ -79,6 +71,12 @@ class Membership {
   // Joins through the seed addresses (push-pull to each, retried until one answers).
   void join(const std::vector<std::string>& seeds, uint64_t now, Effects& fx);
   bool joined() const { return joined_; }
+  // Starts as a member of a cluster that has already formed, whose members are `members` (the
+  // view every member holds): no join exchange and no join syncs; each fact is taken as from a
+  // full sync, without gossiping it on. Timers start at a random phase, as in a cluster whose
+  // machines started at different times. The simulator's large-cluster start: forming 10,000
+  // nodes by joins costs N^2 log N retransmissions whatever the protocol does.
+  void start_formed(const std::vector<MemberUpdate>& members, uint64_t now, Effects& fx);
 
   void on_message(const std::string& from_address, const Message& message, uint64_t now, Effects& fx);
   void tick(uint64_t now, Effects& fx);
@@ -96,7 +94,7 @@ class Membership {
   void publish(const std::vector<crdt::Record>& records);
   void publish(const std::vector<crdt::RecordRef>& records);
 
-  const crdt::IdHashMap<Member>& members() const { return members_; }
+  const MemberTable& members() const { return members_; }
   const Member& self() const { return members_.at(self_); }
   unsigned health() const { return awareness_; }
   const GossipCounters& counters() const { return counters_; }
@@ -141,7 +139,7 @@ class Membership {
   Member& add_member(Member m);
   void set_address(Member& m, const std::string& address);
   void claim_address(const Member& m);
-  void remove_member(crdt::IdHashMap<Member>::iterator it);
+  void remove_member(const Member& m);
 
   // Probing.
   void start_probe(uint64_t now, Effects& fx);
@@ -174,12 +172,9 @@ class Membership {
   crdt::Replica& replica_;
   std::unique_ptr<TextPool> own_texts_;  // before members_: their Texts go back to it
   TextPool* texts_;
-  crdt::IdHashMap<Member> members_;
-  // The member at each control address; a live member keeps an address a dead or departed one
-  // (a machine restarted with a new id, say) also names. Each key views the interned address
-  // string (texts_) of the member it maps to: an entry goes before its member does, or before
-  // that member's address changes.
-  std::unordered_map<std::string_view, const Member*> by_address_;
+  // Members by id and by control address. A live member keeps an address that a dead or departed
+  // one (a machine restarted with a new id, say) also names.
+  MemberTable members_;
   std::vector<const Member*> others_;  // every member but self, for O(1) random picks
   // Members now dead, in the order they died: the reconnect tick picks one without scanning
   // every member (that scan, a cache miss per member, was half of a 1,000-node steady state).
