@@ -20,8 +20,8 @@ size_t Replica::restore(std::span<const Record> records, uint64_t now_ms) {
     if (state_.merge(r, now_ms) != MergeResult::accepted) ++refused;
   }
   std::vector<Record> removals;
-  state_.for_each([&](const Record& r) {
-    if (r.key.kind == Kind::machine_removal && !r.tombstone) removals.push_back(r);
+  state_.for_each_of_kind(Kind::machine_removal, [&](const Record& r) {
+    if (!r.tombstone) removals.push_back(r);
   });
   for (const auto& r : removals) apply_removal(r);
   return refused;
