@@ -58,7 +58,7 @@ int main(int argc, char** argv) {
     auto r = weft::sim::run_scenario(o);
     if (!r.ok) ++failures;
     if (as_json) {
-      nlohmann::json j{{"scenario", o.name}, {"nodes", o.nodes}, {"seed", o.seed}, {"ok", r.ok}, {"violation", r.violation},
+      nlohmann::json j{{"scenario", o.name}, {"nodes", o.nodes}, {"seed", o.seed}, {"loss", r.loss}, {"ok", r.ok}, {"violation", r.violation},
                        {"rounds_to_99.99%", r.rounds_to_9999}, {"rounds_to_100%", r.rounds_to_all},
                        {"seconds_to_99.99%", r.seconds_to_9999}, {"seconds_to_100%", r.seconds_to_all},
                        {"detection_p50_s", r.detect_p50}, {"detection_p99_s", r.detect_p99}, {"detection_max_s", r.detect_max},

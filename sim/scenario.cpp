@@ -39,6 +39,7 @@ class Run {
   Run(const ScenarioOptions& o, double default_loss) : o_(o), rng_(o.seed) {
     NetworkConfig net;
     net.loss = o.loss >= 0 ? o.loss : default_loss;
+    report_.loss = net.loss;
     gossip::GossipConfig gossip;
     gossip.stream_pings = o.stream_pings;
     cluster_ = std::make_unique<SimCluster>(o.seed, gossip, net);

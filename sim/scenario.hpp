@@ -25,6 +25,7 @@ struct ScenarioOptions {
 struct ScenarioReport {
   bool ok = true;
   std::string violation;           // the first broken invariant, with its details
+  double loss = 0;                 // the datagram loss the scenario ran at
   double rounds_to_9999 = -1, rounds_to_all = -1;     // dissemination of one record, gossip rounds
   double seconds_to_9999 = -1, seconds_to_all = -1;
   double detect_p50 = -1, detect_p99 = -1, detect_max = -1;  // crash seen dead, seconds
