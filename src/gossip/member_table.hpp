@@ -9,7 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
+#include <memory>
 #include <iterator>
 #include <optional>
 #include <string_view>
@@ -68,8 +68,8 @@ class MemberTable {
     using reference = const Member&;
     const_iterator() = default;
     const_iterator(const MemberTable* t, size_t i) : t_(t), i_(i) { skip(); }
-    const Member& operator*() const { return t_->slab_[i_]; }
-    const Member* operator->() const { return &t_->slab_[i_]; }
+    const Member& operator*() const { return t_->slot(i_); }
+    const Member* operator->() const { return &t_->slot(i_); }
     const_iterator& operator++() {
       ++i_;
       skip();
@@ -84,21 +84,26 @@ class MemberTable {
 
    private:
     void skip() {
-      while (i_ < t_->slab_.size() && !t_->used_[i_]) ++i_;
+      while (i_ < t_->used_.size() && !t_->used_[i_]) ++i_;
     }
     const MemberTable* t_ = nullptr;
     size_t i_ = 0;
   };
   const_iterator begin() const { return {this, 0}; }
-  const_iterator end() const { return {this, slab_.size()}; }
+  const_iterator end() const { return {this, used_.size()}; }
 
  private:
   static uint64_t id_hash(const MemberId& id);
   static uint64_t address_hash(std::string_view address);
   std::optional<uint32_t> find_slot(const MemberId& id) const;
 
-  std::deque<Member> slab_;  // a deque never moves its elements when it grows
-  std::vector<bool> used_;
+  // The slab: chunks of a power-of-two size (a slot's place is a shift and a mask away), never
+  // moved once allocated.
+  static constexpr unsigned kChunkBits = 6;
+  Member& slot(size_t i) { return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)]; }
+  const Member& slot(size_t i) const { return chunks_[i >> kChunkBits][i & ((1u << kChunkBits) - 1)]; }
+  std::vector<std::unique_ptr<Member[]>> chunks_;
+  std::vector<bool> used_;  // one per slot made so far
   std::vector<uint32_t> free_;
   SlotIndex by_id_, by_address_;
 };
