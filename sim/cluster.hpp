@@ -146,7 +146,7 @@ class SimCluster {
   uint64_t now_ = 1'700'000'000'000;
   uint64_t order_ = 0;
   std::vector<Node> nodes_;
-  std::map<std::string, size_t> by_address_;
+  std::unordered_map<std::string, size_t> by_address_;  // (hashed: looked up for every message sent)
   std::set<std::pair<size_t, size_t>> cuts_;
   std::map<std::pair<size_t, size_t>, uint64_t> connections_;  // stream connections: last use
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
@@ -160,7 +160,7 @@ class SimCluster {
   std::optional<crdt::SubnetClaimer> claimer_;
   std::vector<uint64_t> next_settle_;
   std::vector<uint64_t> settled_claims_;  // claims' kind_version at the last settle: unchanged, skip
-  crdt::IdMap<size_t> by_id_;
+  crdt::IdHashMap<size_t> by_id_;
   std::vector<std::pair<size_t, size_t>> queued_;  // each node's (updates, records) queued at its last event
   uint64_t queued_updates_ = 0, queued_records_ = 0, peak_queued_updates_ = 0, peak_queued_records_ = 0;
   void after(size_t i);
