@@ -419,6 +419,12 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
     run.measure_dissemination(1 + run.rng().below(n - 1), 60'000);
     run.measure_detection(1 + run.rng().below(n - 1), 120'000);
     run.end_steady();
+    // A machine joins the formed cluster through one seed: join_s is until every node sees it.
+    size_t newcomer = c.add_node({0});
+    uint64_t t0 = c.now();
+    if (!c.run_until([&] { return c.all_see_live({newcomer}); }, 120'000))
+      run.fail("a machine joining the formed cluster was not seen alive by every node within 120 s");
+    run.report().join_seconds = (c.now() - t0) / 1000.0;
     run.check_invariants(120'000);
   } else if (o.name == "partition-heal") {
     run.form(n);

@@ -37,7 +37,7 @@ struct ScenarioReport {
   double bytes_per_node_s = 0;      // whole run (join storm included)
   double simulated_seconds = 0, wall_seconds = 0;
   // join-storm and loss: the storm, then a steady window once the storm's record backlog drained.
-  double join_seconds = -1;         // until every node sees every node alive
+  double join_seconds = -1;         // until every node sees every node alive (formed: sees one newcomer live)
   double settle_seconds = -1;       // then until no node has records left to gossip
   double steady_bytes_per_node_s = 0;
   double steady_speedup = 0;        // simulated seconds per wall second in the steady window
