@@ -179,13 +179,33 @@ void SimCluster::flush(size_t from, gossip::Effects& fx) {
       ++messages_lost_;
       continue;
     }
-    uint64_t delay = net_.latency_ms + (net_.jitter_ms ? rng_.below(net_.jitter_ms + 1) : 0);
-    if (stream) delay += stream_delay(from, it->second);
+    size_t to = it->second;
+    uint64_t delay = draw_delay(from, to, !stream);
+    if (stream) delay += stream_delay(from, to);
+    if (!stream && net_.duplicate > 0 && rng_.unit() < net_.duplicate) {
+      uint64_t order = order_++;
+      payloads_.emplace(order, out.message);
+      events_.push(Event{now_ + draw_delay(from, to, true), order, to, nodes_[to].epoch, from, true});
+      ++messages_duplicated_;
+    }
     uint64_t order = order_++;
     payloads_.emplace(order, std::move(out.message));
-    events_.push(Event{now_ + delay, order, it->second, nodes_[it->second].epoch, from, true});
+    events_.push(Event{now_ + delay, order, to, nodes_[to].epoch, from, true});
   }
   fx.out.clear();
+}
+
+std::pair<uint64_t, uint64_t> SimCluster::link_delay(size_t from, size_t to) const {
+  if (!link_delays_.empty())
+    if (auto it = link_delays_.find({from, to}); it != link_delays_.end()) return it->second;
+  return {net_.latency_ms, net_.jitter_ms};
+}
+
+uint64_t SimCluster::draw_delay(size_t from, size_t to, bool datagram) {
+  auto [latency, jitter] = link_delay(from, to);
+  uint64_t delay = latency + (jitter ? rng_.below(jitter + 1) : 0);
+  if (datagram && net_.reorder > 0 && rng_.unit() < net_.reorder) delay += 10 + rng_.below(91);
+  return delay;
 }
 
 // TCP under datagram loss: nothing is lost, but late. A connection idle for 30 s is gone (the
@@ -204,7 +224,7 @@ uint64_t SimCluster::stream_delay(size_t from, size_t to) {
       for (uint64_t t = rto; net_.loss > 0 && rng_.unit() < net_.loss && t < 64'000; t *= 2) delay += t;
   };
   if (!open) {
-    delay += 2 * net_.latency_ms;
+    delay += 2 * link_delay(from, to).first;
     retransmits(1'000, 2);
   }
   retransmits(200, 1);

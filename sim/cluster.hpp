@@ -23,9 +23,11 @@
 namespace weft::sim {
 
 struct NetworkConfig {
-  uint64_t latency_ms = 1;
-  uint64_t jitter_ms = 2;
+  uint64_t latency_ms = 1;  // every link's, unless SimCluster::set_link_delay gave it its own
+  uint64_t jitter_ms = 2;   // uniform 0..jitter on top of the latency (datagrams overtake each other)
   double loss = 0.0;  // per datagram; stream messages are not lost but delayed (SimCluster::stream_delay)
+  double duplicate = 0.0;  // per datagram: delivered a second time, with a delay of its own
+  double reorder = 0.0;    // per datagram: held back 10-100 ms more, so later ones overtake it
 };
 
 class SimCluster {
@@ -55,6 +57,11 @@ class SimCluster {
   void partition(const std::vector<size_t>& a, const std::vector<size_t>& b);
   void heal() { cuts_.clear(); }
   NetworkConfig& network() { return net_; }
+  // Latency and jitter of the link from `from` to `to` (one way), in place of the network's.
+  void set_link_delay(size_t from, size_t to, uint64_t latency_ms, uint64_t jitter_ms) {
+    link_delays_[{from, to}] = {latency_ms, jitter_ms};
+  }
+  void clear_link_delays() { link_delays_.clear(); }
 
   void run_for(uint64_t ms) { run_until_time(now_ + ms); }
   void run_until_time(uint64_t t);
@@ -100,6 +107,7 @@ class SimCluster {
 
   uint64_t messages_sent() const { return messages_sent_; }
   uint64_t messages_lost() const { return messages_lost_; }
+  uint64_t messages_duplicated() const { return messages_duplicated_; }
   // Order-sensitive hash of every delivery: equal for equal seeds (replay check).
   uint64_t trace_hash() const { return trace_hash_; }
 
@@ -148,10 +156,13 @@ class SimCluster {
   std::vector<Node> nodes_;
   std::unordered_map<std::string, size_t> by_address_;  // (hashed: looked up for every message sent)
   std::set<std::pair<size_t, size_t>> cuts_;
+  std::map<std::pair<size_t, size_t>, std::pair<uint64_t, uint64_t>> link_delays_;  // (latency, jitter)
+  std::pair<uint64_t, uint64_t> link_delay(size_t from, size_t to) const;
+  uint64_t draw_delay(size_t from, size_t to, bool datagram);  // latency, jitter; reordering for datagrams
   std::map<std::pair<size_t, size_t>, uint64_t> connections_;  // stream connections: last use
   std::priority_queue<Event, std::vector<Event>, std::greater<>> events_;
   std::unordered_map<uint64_t, gossip::Message> payloads_;
-  uint64_t messages_sent_ = 0, messages_lost_ = 0, trace_hash_ = 0xcbf29ce484222325ull;
+  uint64_t messages_sent_ = 0, messages_lost_ = 0, messages_duplicated_ = 0, trace_hash_ = 0xcbf29ce484222325ull;
   std::vector<StateEvent> state_events_;
   std::optional<crdt::RecordKey> watched_;
   std::vector<uint64_t> first_seen_;

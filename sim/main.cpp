@@ -63,7 +63,7 @@ int main(int argc, char** argv) {
                        {"seconds_to_99.99%", r.seconds_to_9999}, {"seconds_to_100%", r.seconds_to_all},
                        {"detection_p50_s", r.detect_p50}, {"detection_p99_s", r.detect_p99}, {"detection_max_s", r.detect_max},
                        {"detection_victim", r.detect_victim},
-                       {"false_dead", r.false_dead}, {"probe_failures", r.probe_failures}, {"stream_rescues", r.stream_rescues}, {"dead_after_heal", r.dead_after_heal}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
+                       {"false_dead", r.false_dead}, {"probe_failures", r.probe_failures}, {"stream_rescues", r.stream_rescues}, {"dead_after_heal", r.dead_after_heal}, {"dead_across_partition", r.dead_across_partition}, {"suspicions", r.suspicions}, {"bytes_per_node_s", r.bytes_per_node_s},
                        {"join_s", r.join_seconds}, {"settle_s", r.settle_seconds},
                        {"steady_bytes_per_node_s", r.steady_bytes_per_node_s}, {"steady_kbit_per_node_s", r.steady_bytes_per_node_s * 8 / 1000},
                        {"steady_speedup", r.steady_speedup}, {"steady_heap_mb", r.steady_heap_mb}, {"probe_periods", r.probe_periods},
@@ -73,10 +73,11 @@ int main(int argc, char** argv) {
       std::cout << j.dump() << "\n";
     } else {
       std::printf("%s nodes=%zu seed=%llu: %s | dissemination 99.99%% %.1f rounds, 100%% %.1f rounds | detection p50 %.1f s p99 %.1f s max %.1f s"
-                  " | false dead %llu (after heal %llu) in %llu probe periods, suspicions %llu | %.0f B/s/node (steady %.0f) | %.0fx real time (steady %.0fx)\n",
+                  " | false dead %llu (after heal %llu, across a partition %llu) in %llu probe periods, suspicions %llu | %.0f B/s/node (steady %.0f) | %.0fx real time (steady %.0fx)\n",
                   o.name.c_str(), o.nodes, static_cast<unsigned long long>(o.seed), r.ok ? "ok" : "VIOLATION",
                   r.rounds_to_9999, r.rounds_to_all, r.detect_p50, r.detect_p99, r.detect_max,
                   static_cast<unsigned long long>(r.false_dead), static_cast<unsigned long long>(r.dead_after_heal),
+                  static_cast<unsigned long long>(r.dead_across_partition),
                   static_cast<unsigned long long>(r.probe_periods),
                   static_cast<unsigned long long>(r.suspicions), r.bytes_per_node_s, r.steady_bytes_per_node_s,
                   r.wall_seconds > 0 ? r.simulated_seconds / r.wall_seconds : 0, r.steady_speedup);

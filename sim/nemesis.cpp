@@ -143,11 +143,23 @@ NemesisPlan parse_nemesis(const std::string& text, size_t nodes) {
         f.amount = static_cast<int64_t>(amount);
       }
       f.a = {*i};
-    } else if (op == "loss") {
+    } else if (op == "loss" || op == "duplicate" || op == "reorder") {
       double p = 0;
-      if (w.size() != 3 || !number_at(2, p) || p < 0 || p > 0.9) return bad("loss P (0 to 0.9)");
-      f.type = Fault::Type::loss;
+      if (w.size() != 3 || !number_at(2, p) || p < 0 || p > 0.9) return bad(op + " P (0 to 0.9)");
+      f.type = op == "loss" ? Fault::Type::loss : op == "duplicate" ? Fault::Type::duplicate : Fault::Type::reorder;
       f.loss = p;
+    } else if (op == "latency") {
+      double ms = 0, jitter = 0;
+      if (w.size() != 7 || w[3] != "/" || !number_at(5, ms) || !number_at(6, jitter))
+        return bad("latency NODES / NODES MS JITTER_MS");
+      auto a = parse_nodes(w[2], nodes), b = parse_nodes(w[4], nodes);
+      if (!a || !b) return bad("node lists look like 0-9,12 and must name existing nodes");
+      if (ms < 0 || ms > 10'000 || jitter < 0 || jitter > 10'000) return bad("latency and jitter within 0-10000 ms");
+      f.type = Fault::Type::latency;
+      f.a = *a;
+      f.b = *b;
+      f.amount = static_cast<int64_t>(ms);
+      f.jitter = static_cast<int64_t>(jitter);
     } else {
       return bad("unknown fault '" + op + "'");
     }
@@ -161,11 +173,16 @@ NemesisPlan random_nemesis(Rng& rng, size_t nodes) {
   NemesisPlan plan;
   auto node = [&] { return 1 + rng.below(nodes - 1); };  // never the seed
   auto at = [&](uint64_t from_s, uint64_t span_s) { return (from_s + rng.below(span_s)) * 1000; };
-  // A partition: a random third against the rest, writes on both sides, then a heal.
+  // A partition: a random third against the rest, writes on both sides, then a heal. Or a
+  // bridge: a third against another third, the last third reaching both.
   std::vector<size_t> all(nodes), minority, majority;
   for (size_t i = 0; i < nodes; ++i) all[i] = i;
   rng.shuffle(all);
-  for (size_t k = 0; k < nodes; ++k) (k < nodes / 3 ? minority : majority).push_back(all[k]);
+  bool bridge = rng.below(3) == 0;
+  for (size_t k = 0; k < nodes; ++k) {
+    if (k < nodes / 3) minority.push_back(all[k]);
+    else if (!bridge || k < 2 * nodes / 3) majority.push_back(all[k]);
+  }
   std::sort(minority.begin(), minority.end());
   std::sort(majority.begin(), majority.end());
   uint64_t split = at(10, 20), heal = split + at(30, 40);
@@ -186,8 +203,21 @@ NemesisPlan random_nemesis(Rng& rng, size_t nodes) {
   plan.faults.push_back(Fault{at(0, 60), Fault::Type::skew, {node()}, {}, static_cast<int64_t>(rng.below(50'001)) - 25'000, 0});
   // A burst of loss, and a few one-way cuts healed with the partition or at the end.
   uint64_t lossy = at(100, 60);
-  plan.faults.push_back(Fault{lossy, Fault::Type::loss, {}, {}, 0, 0.05 + rng.unit() * 0.15});
-  plan.faults.push_back(Fault{lossy + at(20, 40), Fault::Type::loss, {}, {}, 0, 0.0});
+  plan.faults.push_back(Fault{lossy, Fault::Type::loss, {}, {}, 0, 0, 0.05 + rng.unit() * 0.15});
+  plan.faults.push_back(Fault{lossy + at(20, 40), Fault::Type::loss, {}, {}, 0, 0, 0.0});
+  // Duplication and reordering for a while; one group's links to the rest slowed down.
+  uint64_t messy = at(60, 100);
+  plan.faults.push_back(Fault{messy, Fault::Type::duplicate, {}, {}, 0, 0, 0.02 + rng.unit() * 0.08});
+  plan.faults.push_back(Fault{messy, Fault::Type::reorder, {}, {}, 0, 0, 0.05 + rng.unit() * 0.25});
+  plan.faults.push_back(Fault{messy + at(20, 40), Fault::Type::duplicate, {}, {}, 0, 0, 0.0});
+  plan.faults.push_back(Fault{messy + at(20, 40), Fault::Type::reorder, {}, {}, 0, 0, 0.0});
+  std::vector<size_t> slow(all.begin(), all.begin() + std::max<size_t>(1, nodes / 5)), rest(all.begin() + slow.size(), all.end());
+  std::sort(slow.begin(), slow.end());
+  std::sort(rest.begin(), rest.end());
+  uint64_t slow_at = at(30, 120);
+  plan.faults.push_back(Fault{slow_at, Fault::Type::latency, slow, rest, static_cast<int64_t>(20 + rng.below(180)),
+                              static_cast<int64_t>(rng.below(50)), 0});
+  plan.faults.push_back(Fault{slow_at + at(20, 60), Fault::Type::latency, slow, rest, 1, 2, 0});
   for (int k = 0; k < 3; ++k) {
     size_t x = node(), y = node();
     if (x != y) plan.faults.push_back(Fault{at(0, 200), Fault::Type::cut, {x}, {y}, 0, 0});
@@ -211,11 +241,17 @@ std::string describe(const Fault& f) {
     case Fault::Type::write: return t + " write " + std::to_string(f.a[0]);
     case Fault::Type::pause: return t + " pause " + std::to_string(f.a[0]) + " " + std::to_string(f.amount / 1000.0);
     case Fault::Type::skew: return t + " skew " + std::to_string(f.a[0]) + " " + std::to_string(f.amount);
-    case Fault::Type::loss: {
+    case Fault::Type::loss:
+    case Fault::Type::duplicate:
+    case Fault::Type::reorder: {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%.3f", f.loss);
-      return t + " loss " + buf;
+      const char* op = f.type == Fault::Type::loss ? " loss " : f.type == Fault::Type::duplicate ? " duplicate " : " reorder ";
+      return t + op + buf;
     }
+    case Fault::Type::latency:
+      return t + " latency " + join_nodes(f.a) + " / " + join_nodes(f.b) + " " + std::to_string(f.amount) + " " +
+             std::to_string(f.jitter);
   }
   return t;
 }

@@ -330,6 +330,9 @@ class Run {
                     gossip::state_name(e.state), across_partition(e.viewer, e.subject, e.at) ? " (across the partition)" : "");
       if (e.state == MemberState::suspect) ++report_.suspicions;
       if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
+          across_partition(e.viewer, e.subject, e.at))
+        ++report_.dead_across_partition;
+      if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
           !across_partition(e.viewer, e.subject, e.at) && after_heal(e.at)) {
         ++report_.dead_after_heal;
       } else if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
@@ -521,6 +524,15 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
           break;
         case Fault::Type::skew: c.set_skew(i, f.amount); break;
         case Fault::Type::loss: c.network().loss = f.loss; break;
+        case Fault::Type::duplicate: c.network().duplicate = f.loss; break;
+        case Fault::Type::reorder: c.network().reorder = f.loss; break;
+        case Fault::Type::latency:
+          for (size_t x : f.a)
+            for (size_t y : f.b) {
+              c.set_link_delay(x, y, static_cast<uint64_t>(f.amount), static_cast<uint64_t>(f.jitter));
+              c.set_link_delay(y, x, static_cast<uint64_t>(f.amount), static_cast<uint64_t>(f.jitter));
+            }
+          break;
         case Fault::Type::write:
           if (c.up(i)) {
             ++writes;
@@ -532,6 +544,9 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
     // The schedule is over: the network is made whole and the invariants must hold again.
     run.heal_partition();
     c.network().loss = 0;
+    c.network().duplicate = 0;
+    c.network().reorder = 0;
+    c.clear_link_delays();
     c.run_for(30'000);
     run.check_invariants(300'000);
   } else if (o.name == "concurrent-claims") {

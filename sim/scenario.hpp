@@ -33,6 +33,8 @@ struct ScenarioReport {
   uint64_t false_dead = 0;         // dead verdicts about machines that were up
   std::vector<std::string> false_dead_examples;  // the first few, for diagnosis
   uint64_t dead_after_heal = 0;    // verdicts from the other side of a healed partition, refuted
+  uint64_t dead_across_partition = 0;  // verdicts across an active partition or cut (the detector's job;
+                                       // across a bridge, few: probes go through the middle)
   uint64_t suspicions = 0;
   double bytes_per_node_s = 0;      // whole run (join storm included)
   double simulated_seconds = 0, wall_seconds = 0;
