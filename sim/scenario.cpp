@@ -384,7 +384,7 @@ size_t random_other(Rng& rng, size_t n, const std::set<size_t>& not_these) {
 
 bool known_scenario(const std::string& name) {
   return name == "join-storm" || name == "formed" || name == "partition-heal" || name == "churn" || name == "loss" ||
-         name == "concurrent-claims" || name == "nemesis";
+         name == "concurrent-claims" || name == "nemesis" || name == "paths";
 }
 
 ScenarioReport run_scenario(const ScenarioOptions& o) {

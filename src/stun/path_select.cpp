@@ -17,7 +17,7 @@ const char* path_name(PathKind kind) {
 void PathSelector::start_round(const PathInputs& in, const std::string& why) {
   kind_ = PathKind::trying;
   relay_roam_at_ = 0;
-  device_took_choice_ = false;
+  device_took_round_ = false;
   first_slot_ = slot(in);
   round_started_ = in.now;
   endpoint_.clear();
@@ -31,7 +31,6 @@ bool PathSelector::choose(const std::string& endpoint, const PathInputs& in) {
   endpoint_ = endpoint;
   chosen_at_ = in.now;
   rx_at_choice_ = in.rx_bytes;
-  device_took_choice_ = false;
   return true;
 }
 
@@ -92,13 +91,15 @@ PathChoice PathSelector::step(const PathInputs& in) {
   }
 
   if (kind_ == PathKind::trying || kind_ == PathKind::none) {
-    if (kind_ == PathKind::trying && !endpoint_.empty() && in.device_endpoint == endpoint_) device_took_choice_ = true;
-    if (kind_ == PathKind::trying && device_took_choice_ && in.relay && in.device_endpoint == *in.relay) {
+    if (kind_ == PathKind::trying && !endpoint_.empty() && in.device_endpoint == endpoint_) device_took_round_ = true;
+    if (kind_ == PathKind::trying && device_took_round_ && in.relay && in.device_endpoint == *in.relay) {
       // The peer is on the relay already (its round ended first) and WireGuard followed its
       // packets there; the device gets our candidate back. That handshake and those bytes
       // came over the relay: they are no evidence for the candidate, only what comes later is.
-      // (Only once the device held our candidate: before that, the relay on the device is our
-      // own choice from before this round, not a roam.)
+      // (Only once the device held a candidate of this round: before that, the relay on the
+      // device is our own choice from before the round, not a roam. Any candidate, not only the
+      // current one: a relayed handshake landing as we move to the next candidate is a roam
+      // too, and within the handshake time's second of slack it would count for that one.)
       relay_roam_at_ = in.now;
       rx_at_choice_ = in.rx_bytes;
     }

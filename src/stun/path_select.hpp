@@ -75,7 +75,7 @@ class PathSelector {
   std::string endpoint_;
   uint64_t chosen_at_ = 0, rx_at_choice_ = 0;
   uint64_t relay_roam_at_ = 0;  // this round: when the device was last seen on the relay
-  bool device_took_choice_ = false;  // the device was seen holding endpoint_ since it was chosen
+  bool device_took_round_ = false;  // the device was seen holding a candidate of this round
   uint64_t epoch_ = 0;
   bool started_ = false;
   uint64_t first_slot_ = 0;  // the slot this round began in

@@ -236,6 +236,36 @@ TEST(PathSelect, AHandshakeThatCameOverTheRelayDoesNotMakeTheCandidateDirect) {
   EXPECT_EQ(c.endpoint, "127.0.0.1:40100");
 }
 
+// Found by weft-sim's paths scenario (an endpoint-independent NAT against a symmetric one): we
+// move to the next candidate, and in the same second the peer, whose round has ended, hands
+// shakes over the relay. WireGuard roams to the relay; the plan puts our candidate back. That
+// handshake is within a second of the choice, but it came over the relay: no evidence.
+TEST(PathSelect, ARelayedHandshakeAsWeMoveToTheNextCandidateIsNoEvidenceForIt) {
+  PathSelector sel;
+  auto in = inputs(kEpoch + 1'000, {"203.0.113.20:51820", "203.0.113.20:52650"});
+  in.relay = "127.0.0.1:40100";
+  ASSERT_EQ(sel.step(in).endpoint, "203.0.113.20:51820");
+  in.device_endpoint = "203.0.113.20:51820";
+  in.now = kEpoch + 2'000;
+  ASSERT_EQ(sel.step(in).kind, PathKind::trying);
+  in.now = kEpoch + 16'000;
+  auto c = sel.step(in);
+  ASSERT_EQ(c.endpoint, "203.0.113.20:52650");
+  // Before the device takes it, the peer's handshake arrives over the relay.
+  in.device_endpoint = "127.0.0.1:40100";
+  in.last_handshake_ms = kEpoch + 16'000;
+  in.rx_bytes = 148;
+  in.now = kEpoch + 17'000;
+  c = sel.step(in);
+  EXPECT_EQ(c.kind, PathKind::trying);
+  EXPECT_EQ(c.endpoint, "203.0.113.20:52650");
+  in.device_endpoint = c.endpoint;  // the plan puts the candidate back
+  in.now = kEpoch + 18'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::trying);  // nothing came through the candidate
+  in.now = kEpoch + 31'000;
+  EXPECT_EQ(sel.step(in).kind, PathKind::relay);
+}
+
 // A new round begins while the device still holds the relay: that is our own last choice, not a
 // roam. The peer's round began a moment earlier and its handshake reached us through the
 // candidate just before ours began (e2e nat_paths once stayed on the relay for this): it counts.
