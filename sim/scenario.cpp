@@ -329,14 +329,14 @@ class Run {
         std::printf("  t=%.3f s: node %zu sees node %zu %s%s\n", (e.at - start_) / 1000.0, e.viewer, e.subject,
                     gossip::state_name(e.state), across_partition(e.viewer, e.subject, e.at) ? " (across the partition)" : "");
       if (e.state == MemberState::suspect) ++report_.suspicions;
-      if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
-          across_partition(e.viewer, e.subject, e.at))
+      // A dead verdict about a machine that was up and had not left: across a partition it is
+      // the detector working, in the minute after a heal a refuted echo, otherwise a false dead.
+      if (e.state != MemberState::dead || was_down(e.subject, e.at) || left_.count(e.subject)) continue;
+      if (across_partition(e.viewer, e.subject, e.at)) {
         ++report_.dead_across_partition;
-      if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
-          !across_partition(e.viewer, e.subject, e.at) && after_heal(e.at)) {
+      } else if (after_heal(e.at)) {
         ++report_.dead_after_heal;
-      } else if (e.state == MemberState::dead && !was_down(e.subject, e.at) && !left_.count(e.subject) &&
-                 !across_partition(e.viewer, e.subject, e.at)) {
+      } else {
         ++report_.false_dead;
         if (report_.false_dead_examples.size() < 5)
           report_.false_dead_examples.push_back("node " + std::to_string(e.viewer) + " declared node " +
