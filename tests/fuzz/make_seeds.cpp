@@ -168,6 +168,19 @@ int main(int argc, char** argv) {
                                      R"("allowed_ips":["10.210.0.0/16","10.77.7.1/32"],"expires_ms":1700000000000})";
     return 0;
   }
+  if (target == "join_token_fuzz") {
+    // Selector 1: token bodies (the harness adds the checksum); 2: addresses and prefixes; 0: a
+    // whole token whose checksum does not match.
+    const std::string key(64, 'a'), id(32, '0');
+    write(dir, 0, 1, key + "." + id + ".10.210.0.0/16.203.0.113.10:51821");
+    write(dir, 1, 1, key + "." + id + ".10.210.0.0/16.203.0.113.10:51821,[2001:db8::1]:51821,192.0.2.7:9");
+    write(dir, 2, 1, key + "." + id + ".10.0.0.0/8.");
+    write(dir, 3, 0, "weft1." + key + "." + id + ".10.210.0.0/16.203.0.113.10:51821.0badc0de");
+    write(dir, 4, 2, "203.0.113.10:51821");
+    write(dir, 5, 2, "[2001:db8::1]:51820");
+    write(dir, 6, 2, "10.210.0.0/16");
+    return 0;
+  }
   if (target == "genl_reply_fuzz") {
     // Set messages carry the same device/peer attribute layout as get replies.
     weft::wg::DeviceUpdate u;
