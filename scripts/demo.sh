@@ -2,6 +2,9 @@
 # The demo: a real weft mesh in network namespaces on this machine.
 #   scripts/demo.sh          install, build, start the mesh, show it, keep it running until Ctrl-C
 #   scripts/demo.sh --down   remove a mesh left by an earlier run (namespaces, agents, files)
+#   scripts/demo.sh --check  the same mesh and steps, each answer checked; then it removes
+#                            everything and exits (0: every step worked). ctest's e2e.demo runs
+#                            this with WEFT_BIN_DIR set to its build (no apt, no build here).
 # An "internet" switch (203.0.113.0/24, TEST-NET-3) with three machines, each a network
 # namespace running `weft agent` with userspace WireGuard (wireguard-go):
 #   m0 on the switch itself (public, 203.0.113.10), founds the cluster;
@@ -43,18 +46,26 @@ down() {
   rmdir /etc/netns 2>/dev/null
   rm -rf $STATE
 }
-if [ "${1:-}" = "--down" ]; then
-  down
-  echo "demo mesh removed"
-  exit 0
-fi
+CHECK=0
+case "${1:-}" in
+  --down) down; echo "demo mesh removed"; exit 0 ;;
+  --check) CHECK=1 ;;
+  "") ;;
+  *) echo "usage: $0 [--down | --check]" >&2; exit 2 ;;
+esac
 [ "$(id -u)" -eq 0 ] || { echo "the demo needs root (network namespaces)" >&2; exit 1; }
 [ -e $STATE ] && { echo "a demo is already running (or left behind): scripts/demo.sh --down" >&2; exit 1; }
 
-bash scripts/install-deps.sh
-cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc)" --target weft weft-sim
-WEFT=$(realpath build/weft)
+if [ -n "${WEFT_BIN_DIR:-}" ]; then
+  BIN=$(realpath "$WEFT_BIN_DIR")
+  [ -x "$BIN/weft" ] && [ -x "$BIN/weft-sim" ] || { echo "WEFT_BIN_DIR=$WEFT_BIN_DIR: no weft and weft-sim there" >&2; exit 1; }
+else
+  bash scripts/install-deps.sh
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  cmake --build build -j "$(nproc)" --target weft weft-sim
+  BIN=$(realpath build)
+fi
+WEFT=$BIN/weft
 umask 077
 mkdir -p $STATE /run/wireguard
 trap 'echo; echo "stopping the demo"; down' EXIT
@@ -173,7 +184,31 @@ show "ip netns exec weft-m0 curl -s http://api.internal/    # m0 -> m1, direct"
 show "ip netns exec weft-m2 curl -s http://api.internal/    # m2 -> m1, symmetric NAT to NAT, relayed by m0"
 
 step "the simulator: 50 machines, a partition and its heal, same cores in virtual time"
-show "build/weft-sim --scenario partition-heal --nodes 50 --seed 1"
+show "$BIN/weft-sim --scenario partition-heal --nodes 50 --seed 1"
+
+if [ "$CHECK" = 1 ]; then
+  step "checking what the demo showed"
+  fail() { echo "demo check FAILED: $*" >&2; exit 1; }
+  members=$("$WEFT" members --json --data-dir $STATE/m0)
+  python3 -c '
+import json, sys
+m = json.load(sys.stdin)
+alive = sorted(x["name"] for x in m if x["state"] == "alive")
+sys.exit(0 if alive == ["m0", "m1", "m2"] else "members seen by m0: %s" % m)' <<<"$members" || fail "m0 does not see m0, m1, m2 alive"
+  [ "$(path_of 0 m1)" = direct ] && [ "$(path_of 0 m2)" = direct ] || fail "m0's paths to m1 and m2 are not direct"
+  [ "$(path_of 1 m0)" = direct ] && [ "$(path_of 2 m0)" = direct ] || fail "m1's or m2's path to m0 is not direct"
+  relayed || fail "m1-m2 is not on the relay"
+  api=$(ip netns exec weft-m0 dig +short @"$A0" api.internal)
+  [ "$api" = "$NET1.2" ] || fail "api.internal from m0: '$api', expected $NET1.2"
+  [ "$(ip netns exec weft-m0 dig +short @"$A0" m2.m.internal)" = "$A2" ] || fail "m2.m.internal from m0 is not $A2"
+  for i in 0 2; do
+    body=$(ip netns exec weft-m$i curl -s --max-time 10 http://api.internal/)
+    [[ $body == "hello from the api container on m1"* ]] || fail "HTTP to api.internal from m$i answered '$body'"
+  done
+  # weft-sim above exits 1 on a broken invariant, and `set -e` ends the demo there.
+  echo "demo check passed: members, paths (two direct, one relayed), DNS, HTTP from m0 and m2, weft-sim"
+  exit 0
+fi
 
 step "running; try the commands above (data dirs under $STATE). Ctrl-C (or scripts/demo.sh --down) removes everything"
 sleep infinity &
