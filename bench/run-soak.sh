@@ -33,15 +33,16 @@ SIM=$(realpath build/weft-sim)
 # ---------------------------------------------------------------- 1. simulator
 echo "== simulator: nemesis schedules, $sim_nodes nodes, $sim_minutes min"
 sim_end=$(( $(date +%s) + sim_minutes * 60 ))
-seed=1 runs=0 sim_bad=0 first_bad=""
+seed=1 runs=0 sim_bad=0 first_bad="" bad_seeds=""
 while [ "$(date +%s)" -lt "$sim_end" ]; do
   if ! out=$("$SIM" --scenario nemesis --nodes "$sim_nodes" --seed "$seed" 2>&1); then
     sim_bad=$((sim_bad + 1))
+    bad_seeds+="${bad_seeds:+ }$seed"
     [ -n "$first_bad" ] || first_bad="seed $seed: $(grep -m1 'invariant broken' <<<"$out" || tail -n1 <<<"$out")"
   fi
   runs=$((runs + 1)) seed=$((seed + 1))
 done
-echo "$runs runs, $sim_bad with a broken invariant${first_bad:+; first: $first_bad}"
+echo "$runs runs, $sim_bad with a broken invariant${first_bad:+; first: $first_bad}${bad_seeds:+; seeds: $bad_seeds}"
 
 # ---------------------------------------------------------------- 2. real agents
 source tests/e2e/lib.sh
