@@ -8,8 +8,8 @@
 #   wireguard  bench/run-wg-bench.sh      reconcile at 255 peers, tunnel throughput, RSS and idle CPU at 255 peers
 #   simulator  bench/run-sim-bench.sh     weft-sim at 1,000 nodes, and 10,000 (formed) when ~18 GB are free
 #   bench/run-all.sh [--quick] [--out DIR]
-# --quick shortens every run (fewer trials, shorter windows: figures are noisier; about 45 min on
-# 2 cores instead of about 110, 20 of them for 10,000 simulated nodes). Each benchmark's whole
+# --quick shortens every run (fewer trials, shorter windows: figures are noisier). Measured on 2
+# cores: 33 min in full, 27 with --quick, 11-13 of them for 10,000 simulated nodes either way. Each benchmark's whole
 # output is kept in DIR (default /tmp/weft-bench-<time>); the report goes to stdout and
 # DIR/report.md. Every benchmark sends traffic only to loopback or to namespaces it creates and
 # removes.

@@ -52,7 +52,8 @@ print(f"\n| scenario | seed | ok | join s | settle s | 99.99% rounds | 100% roun
       f"| false dead / probe periods | steady kbit/s/node | steady x real time | whole run x | RSS MB |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for r in runs:
-    print(f"| {r['scenario']} {n} | {r['seed']} | {r['ok']} | {r['join_s']:.1f} | {r['settle_s']:.1f} "
+    at = f", {r['loss']:.0%} loss" if r["loss"] > 0 else ""
+    print(f"| {r['scenario']} {n}{at} | {r['seed']} | {r['ok']} | {r['join_s']:.1f} | {r['settle_s']:.1f} "
           f"| {r['rounds_to_99.99%']:.1f} | {r['rounds_to_100%']:.1f} "
           f"| {r['detection_p50_s']:.1f} / {r['detection_p99_s']:.1f} / {r['detection_max_s']:.1f} "
           f"| {r['false_dead']} / {r['probe_periods']} | {r['steady_kbit_per_node_s']:.1f} "
