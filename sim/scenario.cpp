@@ -289,13 +289,16 @@ class Run {
     // minute after a heal, a verdict made across it may still reach a node in gossip ahead of
     // the refutation and the leave (a node stalled through the heal takes all three at once on
     // waking: soak seeds 604 and 2629); an echo of such a verdict is not this node's own.
-    std::set<size_t> dead_across;
-    for (const auto& e : c().state_events())
-      if (e.state == MemberState::dead && across_partition(e.viewer, e.subject, e.at)) dead_across.insert(e.subject);
-    for (const auto& e : c().state_events())
-      if (e.state == MemberState::dead && left_.count(e.subject) && e.at >= left_at_[e.subject] + 1000 &&
-          !across_partition(e.viewer, e.subject, e.at) && !(after_heal(e.at) && dead_across.count(e.subject)))
+    std::set<size_t> dead_across;  // machines declared dead across a partition so far (events are in time order)
+    for (const auto& e : c().state_events()) {
+      if (e.state != MemberState::dead) continue;
+      if (across_partition(e.viewer, e.subject, e.at)) {
+        dead_across.insert(e.subject);
+      } else if (left_.count(e.subject) && e.at >= left_at_[e.subject] + 1000 &&
+                 !(after_heal(e.at) && dead_across.count(e.subject))) {
         return fail("node " + std::to_string(e.viewer) + " declared node " + std::to_string(e.subject) + " dead after it left");
+      }
+    }
     // 3. No /24 held by two live machines (losers re-claim within a few settle rounds); no
     //    container address leased twice.
     std::map<std::string, size_t> claims;

@@ -12,13 +12,6 @@ namespace weft::agent {
 
 namespace {
 
-std::string checksum(const std::string& body) {
-  crdt::ensure_sodium();
-  uint8_t out[16];
-  crypto_generichash(out, sizeof out, reinterpret_cast<const uint8_t*>(body.data()), body.size(), nullptr, 0);
-  return to_hex(std::span<const uint8_t>(out, 4));
-}
-
 std::vector<std::string> split(const std::string& s, char sep) {
   std::vector<std::string> out;
   std::string part;
@@ -29,6 +22,13 @@ std::vector<std::string> split(const std::string& s, char sep) {
 }
 
 }  // namespace
+
+std::string JoinToken::checksum(const std::string& body) {
+  crdt::ensure_sodium();
+  uint8_t out[16];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const uint8_t*>(body.data()), body.size(), nullptr, 0);
+  return to_hex(std::span<const uint8_t>(out, 4));
+}
 
 std::string JoinToken::encode() const {
   std::string seeds_text;

@@ -22,6 +22,8 @@ struct JoinToken {
   std::vector<std::string> seeds;  // control addresses "ip:port"
 
   std::string encode() const;
+  // The checksum field of a token whose text before it is `body` ("weft1.….<seeds>").
+  static std::string checksum(const std::string& body);
   // nullopt with *why set for anything malformed.
   static std::optional<JoinToken> decode(const std::string& text, std::string* why);
 };
