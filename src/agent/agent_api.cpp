@@ -124,7 +124,12 @@ std::string Agent::metrics_text() const {
   line("weft_control_streams_total", "way=\"accepted\"", sc.accepted);
   line("weft_control_streams_reused_total", "", sc.reused);
   line("weft_control_streams_idle_closed_total", "", sc.idle_closed);
-  line("weft_control_streams_refused_total", "", sc.refused);
+  line("weft_control_streams_refused_total", "reason=\"full\"", sc.refused);
+  line("weft_control_streams_refused_total", "reason=\"per_source\"", sc.refused_source);
+  line("weft_control_streams_closed_unproven_total", "reason=\"evicted\"", sc.evicted);
+  line("weft_control_streams_closed_unproven_total", "reason=\"pre_auth_timeout\"", sc.pre_auth_timeouts);
+  line("weft_control_streams_closed_unproven_total", "reason=\"pre_auth_budget\"", sc.pre_auth_budget);
+  line("weft_control_streams_unproven_bytes", "", streams_->unproven_bytes());
   out += "# HELP weft_records_merged_total Records received, by merge result.\n# TYPE weft_records_merged_total counter\n";
   for (size_t i = 0; i < crdt::kMergeResultCount; ++i) {
     auto r = static_cast<crdt::MergeResult>(i);

@@ -312,6 +312,82 @@ TEST_F(AgentCluster, SetupErrorsAreClearAndNonZero) {
   // A wrong flag.
   r = test::run({kWeft, "agent", "--wg-backend", "quantum"});
   EXPECT_NE(r.code, 0);
+  // A name that cannot be one DNS label (<name>.m.internal): refused at init and at join.
+  r = test::run({kWeft, "init", "--data-dir", path("longname"), "--name", std::string(64, 'n')});
+  EXPECT_NE(r.code, 0);
+  EXPECT_NE(r.output.find("is not a machine name"), std::string::npos) << r.output;
+  r = test::run({kWeft, "agent", "--data-dir", path("dotted"), "--bind", "127.0.0.1:" + std::to_string(free_port()),
+                 "--token", token, "--name", "a.b"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.output.find("is not a machine name"), std::string::npos) << r.output;
+}
+
+namespace {
+
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  return -1;
+}
+
+// A TCP connection from `from` to the agent's control port that sends only a length prefix.
+int prefix_only(const std::string& from, uint16_t port, uint32_t length) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in src{};
+  src.sin_family = AF_INET;
+  inet_pton(AF_INET, from.c_str(), &src.sin_addr);
+  sockaddr_in dst{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(port);
+  inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&src), sizeof src) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&dst), sizeof dst) != 0) {
+    close(fd);
+    return -1;
+  }
+  uint8_t p[4] = {static_cast<uint8_t>(length >> 24), static_cast<uint8_t>(length >> 16),
+                  static_cast<uint8_t>(length >> 8), static_cast<uint8_t>(length)};
+  if (send(fd, p, 4, MSG_NOSIGNAL) != 4) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+}  // namespace
+
+// No key needed: 512 connections that each send a 4-byte length prefix (the largest a stranger
+// may announce) and then nothing, from 16 loopback sources. Memory follows the bytes that
+// arrived, one source holds few slots, the oldest stranger makes room for a newcomer, and a real
+// machine still joins through the flooded seed.
+TEST_F(AgentCluster, PreAuthenticationConnectionsCannotExhaustTheControlPort) {
+  std::string token = init_first();
+  start(0);
+  ASSERT_TRUE(test::wait_until([&] { return members(0).size() == 1; }, 10s));
+  long idle = rss_kib(agents_[0].pid);
+  ASSERT_GT(idle, 0);
+  uint16_t port = static_cast<uint16_t>(std::stoi(agents_[0].address.substr(agents_[0].address.rfind(':') + 1)));
+  std::vector<int> fds;
+  for (int i = 0; i < 512; ++i) {
+    int fd = prefix_only("127.0.0." + std::to_string(2 + i % 16), port, 4u << 20);
+    if (fd >= 0) fds.push_back(fd);
+  }
+  ASSERT_TRUE(test::wait_until([&] {
+    auto accepted = metric(0, "weft_control_streams_total{way=\"accepted\"}");
+    auto per_source = metric(0, "weft_control_streams_refused_total{reason=\"per_source\"}");
+    return !accepted.empty() && !per_source.empty() && std::stoul(accepted) + std::stoul(per_source) >= 512;
+  }, 20s));
+  long flooded = rss_kib(agents_[0].pid);
+  std::cerr << "agent RSS idle " << idle << " KiB, with 512 pre-auth connections " << flooded << " KiB\n";
+  EXPECT_LT(flooded, 2 * idle);
+  EXPECT_NE(metric(0, "weft_control_streams_refused_total{reason=\"per_source\"}"), "0");
+  EXPECT_EQ(metric(0, "weft_control_streams_unproven_bytes"), "0");
+  // A real machine joins while the strangers still hold their sockets.
+  add(token);
+  ASSERT_TRUE(test::wait_until([&] { return everyone_alive(); }, 30s)) << "a real join failed during the flood";
+  for (int fd : fds) close(fd);
 }
 
 TEST_F(AgentCluster, SettingsComeFromFlagsThenEnvironmentThenToml) {
