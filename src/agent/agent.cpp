@@ -27,12 +27,15 @@ using gossip::MemberState;
 namespace {
 
 constexpr uint32_t kMaxStreamFrame = 64u << 20;
-constexpr const char* kVersion = "0.1.0";
+// The project version, from CMakeLists.txt's project() (the one place it is written).
+constexpr const char* kVersion = WEFT_VERSION;
 
+// The host name's first label: a machine name is one DNS label (<name>.m.internal).
 std::string host_name() {
   char buf[256] = {};
   if (gethostname(buf, sizeof buf - 1) != 0 || !buf[0]) return "machine";
-  return buf;
+  std::string name = buf;
+  return name.substr(0, name.find('.'));
 }
 
 // The local address the kernel would send from to reach `seed`: a connected UDP socket sends
@@ -95,9 +98,13 @@ void Agent::open_state() {
   if (!stored && !token)
     throw AgentError("data dir " + options_.data_dir.string() +
                      " holds no cluster: run `weft init` here, or pass --token from `weft token` of a member");
+  if (!options_.name.empty() && !crdt::valid_machine_name(options_.name))
+    throw AgentError("--name " + options_.name + " is not a machine name: 1-63 letters, digits or '-', one DNS label");
   if (!stored) {
     ClusterInfo info{token->key, token->cluster_id, token->network,
                      options_.name.empty() ? host_name() : options_.name};
+    if (!crdt::valid_machine_name(info.name))
+      throw AgentError("the host name " + info.name + " is not a machine name (one DNS label): pass --name");
     save_cluster_info(*store_, info);
     stored = info;
   } else if (!options_.name.empty() && options_.name != stored->name) {

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <nlohmann/json.hpp>
 
+#include "crdt/values.hpp"
 #include "agent/address.hpp"
 #include "agent/agent.hpp"
 #include "docker/engine_client.hpp"
@@ -58,7 +59,11 @@ int cmd_init(const std::string& data_dir, const std::string& name, const std::st
     throw Fail("data dir " + data_dir + " already holds cluster " + to_hex(existing->id) + "; use `weft token` to join others");
   char host[256] = {};
   gethostname(host, sizeof host - 1);
-  auto info = agent::new_cluster(*net, name.empty() ? std::string(host) : name);
+  std::string machine = name.empty() ? std::string(host).substr(0, std::string(host).find('.')) : name;
+  if (!crdt::valid_machine_name(machine))
+    throw Fail((name.empty() ? "the host name " : "--name ") + machine +
+               " is not a machine name: 1-63 letters, digits or '-', one DNS label (pass --name)");
+  auto info = agent::new_cluster(*net, machine);
   agent::save_cluster_info(*store, info);
   std::vector<std::pair<std::string, std::string>> meta{{"cluster.founder", "1"}};
   if (!advertise.empty()) meta.emplace_back("machine.advertise", advertise);

@@ -237,7 +237,7 @@ bool check_value(const Record& record) {
   switch (key.kind) {
     case Kind::machine: {
       auto v = decode_machine(record.value);
-      return v && key.name == kMachineRecordName && v->signing_key == key.owner;
+      return v && key.name == kMachineRecordName && v->signing_key == key.owner && valid_machine_name(v->name);
     }
     case Kind::subnet_claim: {
       auto v = decode_subnet_claim(record.value);
@@ -251,8 +251,10 @@ bool check_value(const Record& record) {
       auto v = decode_container_lease(record.value);
       return v && key.name == container_lease_name(v->address);
     }
-    case Kind::service_instance:
-      return decode_service_instance(record.value).has_value();
+    case Kind::service_instance: {
+      auto v = decode_service_instance(record.value);
+      return v && valid_service_name(v->service) && (v->port_name.empty() || valid_service_name(v->port_name));
+    }
     case Kind::access_session:
       return decode_access_session(record.value).has_value();
     case Kind::machine_removal: {
@@ -261,6 +263,13 @@ bool check_value(const Record& record) {
     }
   }
   return false;
+}
+
+bool valid_machine_name(std::string_view s) {
+  if (s.empty() || s.size() > 63) return false;
+  for (char c : s)
+    if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) return false;
+  return s.front() != '-' && s.back() != '-';
 }
 
 bool valid_service_name(std::string_view s) {

@@ -108,10 +108,15 @@ std::string machine_removal_name(const OwnerId& machine);  // the machine id in 
 
 // A service or port name: 1-63 letters, digits, '-' or '_', not starting or ending with '-'.
 bool valid_service_name(std::string_view name);
+// A machine name is one DNS label (it answers as <name>.m.internal): 1-63 letters, digits or
+// '-', not starting or ending with '-'.
+bool valid_machine_name(std::string_view name);
 
 // True when a live record's value decodes as its kind and agrees with its key
-// (machine: name "self" and signing key == owner; subnet claim: name == subnet; lease: name ==
-// address). Tombstones carry no value and are always well-formed.
+// (machine: name "self", signing key == owner and a valid machine name; subnet claim: name ==
+// subnet; lease: name == address; service instance: valid service and port names). Names in
+// records become DNS labels on every machine, so one a label cannot carry is refused here.
+// Tombstones carry no value and are always well-formed.
 bool check_value(const Record& record);
 
 }  // namespace weft::crdt

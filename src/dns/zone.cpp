@@ -184,7 +184,8 @@ ZoneView build_view(const crdt::ClusterState& state, const std::set<crdt::OwnerI
     serial += r.hlc.millis();
     if (r.tombstone || !live.count(r.key.owner)) return;
     auto m = crdt::decode_machine(r.value);
-    if (!m || m->name.empty()) return;
+    // Records are checked on merge; a name that cannot be one DNS label never reaches the view.
+    if (!m || !crdt::valid_machine_name(m->name)) return;
     if (r.key.owner == self) v.self_name = m->name;
     auto it = dot_one.find(r.key.owner);
     if (it == dot_one.end()) return;
@@ -195,7 +196,7 @@ ZoneView build_view(const crdt::ClusterState& state, const std::set<crdt::OwnerI
     serial += r.hlc.millis();
     if (r.tombstone || !live.count(r.key.owner)) return;
     auto s = crdt::decode_service_instance(r.value);
-    if (!s || !s->healthy || s->service.empty()) return;
+    if (!s || !s->healthy || !crdt::valid_service_name(s->service)) return;
     auto ip = Ipv4::parse(s->address);
     if (!ip) return;
     Instance i{ip->value, s->port, lowercase(s->protocol), lowercase(s->port_name), r.key.owner};
@@ -278,12 +279,14 @@ std::optional<Response> answer(const Query& q, const ZoneView& v, Rng& rng) {
         if (bits == 32) {
           if (auto it = v.reverse.find(prefix); it != v.reverse.end()) {
             found.exists = true;
-            Record ptr;
-            ptr.name = asked;
-            ptr.rtype = type::PTR;
-            ptr.ttl = kMachineTtl;
-            ptr.target = *Name::parse_text(it->second);
-            found.records.push_back(ptr);
+            if (auto target = Name::parse_text(it->second)) {
+              Record ptr;
+              ptr.name = asked;
+              ptr.rtype = type::PTR;
+              ptr.ttl = kMachineTtl;
+              ptr.target = *target;
+              found.records.push_back(ptr);
+            }
           }
         } else {
           auto it = v.reverse.lower_bound(prefix);

@@ -107,6 +107,28 @@ TEST(DnsZone, AnswersAreShuffledAndNearestPutsLocalInstancesFirst) {
   EXPECT_GT(firsts.size(), 3u);
 }
 
+// The longest names a record can carry answer as A and PTR and encode on the wire; a longer one
+// never enters the view (merge refuses it), so a PTR query cannot meet a name it cannot encode.
+TEST(DnsZone, LongestLabelsAnswerAndLongerOnesNeverArrive) {
+  Cluster c;
+  std::string longest(63, 'q');
+  crdt::ServiceInstanceValue s{longest, "10.210.1.7", 0, "", "", true};
+  c.replicas[1].put(crdt::Kind::service_instance, "long", crdt::encode_value(s), kNow);
+  crdt::ServiceInstanceValue too_long{longest + "q", "10.210.1.8", 0, "", "", true};
+  EXPECT_THROW(c.replicas[1].put(crdt::Kind::service_instance, "too-long", crdt::encode_value(too_long), kNow),
+               std::exception);  // not even its owner can write it
+  crdt::exchange(c.all, c.replicas[1], kNow);
+  auto v = c.view();
+  Rng rng(1);
+  auto ptr = answer(query("7.1.210.10.in-addr.arpa", type::PTR), v, rng);
+  ASSERT_TRUE(ptr && ptr->answers.size() == 1u);
+  EXPECT_EQ(ptr->answers[0].target.text(), longest + ".internal");
+  EXPECT_FALSE(encode_response(*ptr, 512).empty());
+  auto none = answer(query("8.1.210.10.in-addr.arpa", type::PTR), v, rng);
+  ASSERT_TRUE(none);
+  EXPECT_EQ(none->rcode, rcode::nxdomain);
+}
+
 TEST(DnsZone, MachinesPtrAndAddressNames) {
   Cluster c;
   auto v = c.view();

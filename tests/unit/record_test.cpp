@@ -133,6 +133,7 @@ TEST(Values, CheckValueTiesKeyToValue) {
   Record machine;
   machine.key = RecordKey{key.public_key(), Kind::machine, kMachineRecordName};
   MachineValue m;
+  m.name = "m0";
   m.signing_key = test::test_key(2).public_key();  // claims to be someone else
   machine.value = encode_value(m);
   EXPECT_FALSE(check_value(machine));
@@ -143,6 +144,39 @@ TEST(Values, CheckValueTiesKeyToValue) {
   Record wrong_kind = claim;
   wrong_kind.key.kind = Kind::container_lease;  // a claim's bytes are not a lease
   EXPECT_FALSE(check_value(wrong_kind));
+}
+
+// Names in records become DNS labels on every machine (<name>.m.internal, <service>.internal,
+// PTR targets): a remote record whose name one label cannot carry is refused at merge, so a
+// 64-character name can no longer reach the zone (it used to crash the PTR answer).
+TEST(Values, NamesThatCannotBeDnsLabelsAreRefused) {
+  auto key = test::test_key(1);
+  auto machine_named = [&](const std::string& name) {
+    Record r;
+    r.key = RecordKey{key.public_key(), Kind::machine, kMachineRecordName};
+    MachineValue m;
+    m.name = name;
+    m.signing_key = key.public_key();
+    r.value = encode_value(m);
+    return r;
+  };
+  EXPECT_TRUE(check_value(machine_named(std::string(63, 'a'))));
+  EXPECT_TRUE(check_value(machine_named("gpu-7")));
+  for (const std::string& bad : {std::string(64, 'a'), std::string(), std::string("a.b"), std::string("-a"),
+                                std::string("a-"), std::string("a_b"), std::string("a b")})
+    EXPECT_FALSE(check_value(machine_named(bad))) << bad;
+
+  auto service_named = [&](const std::string& service, const std::string& port_name) {
+    Record r;
+    r.key = RecordKey{key.public_key(), Kind::service_instance, "x"};
+    r.value = encode_value(ServiceInstanceValue{service, "10.210.4.2", 80, "tcp", port_name, true});
+    return r;
+  };
+  EXPECT_TRUE(check_value(service_named(std::string(63, 's'), "http")));
+  EXPECT_TRUE(check_value(service_named("api", "")));
+  EXPECT_FALSE(check_value(service_named(std::string(64, 's'), "http")));
+  EXPECT_FALSE(check_value(service_named("a.b", "http")));
+  EXPECT_FALSE(check_value(service_named("api", std::string(64, 'p'))));
 }
 
 // Regression (found by record_codec_fuzz): a name with an embedded NUL decoded, but re-encoded
