@@ -682,17 +682,22 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
   } else if (const auto* nack = std::get_if<Nack>(&msg.body)) {
     if (probe_ && nack->seq == probe_->seq) ++probe_->nacks;
   } else if (const auto* pp = std::get_if<PushPull>(&msg.body)) {
-    bool join_reply = pp->reply && !joined_;
+    // The answer to our own join is what the cluster already knows, unless members joined
+    // through us while our own join waited (a seed cut off from the other seeds): we answered
+    // them with our partial view, and what this answer brings is news to them, to be gossiped
+    // on like any other sync's.
+    bool join_reply = pp->reply && !joined_ && !answered_before_joined_;
     for (const auto& u : pp->members) {
       if (banned_.count(u.id)) continue;
       // memberlist's rule: a remote "dead" is only a suspicion here; we check for ourselves.
       if (u.state == MemberState::dead) apply_suspect(u.id, u.incarnation, msg.from, now, fx);
-      // The member list answering our own join is what the cluster already knows: gossiping
-      // it on would make every join cost O(N) broadcasts (O(N^2) in a join storm). Any other
-      // sync may bring news (a healed partition, a joiner the seed met) and is passed on.
+      // The member list answering a fresh joiner's join is what the cluster already knows:
+      // gossiping it on would make every join cost O(N) broadcasts (O(N^2) in a join storm).
+      // Any other sync may bring news (a healed partition, a joiner the seed met) and is passed on.
       else apply(u, now, fx, !join_reply || u.id == msg.from);
     }
     if (pp->offer) {
+      if (!joined_) answered_before_joined_ = true;
       PushPull answer;
       for (const Member& m : members_) answer.members.push_back(update_of(m, self_));
       answer.reply = crdt::answer_offer(replica_, *pp->offer, now);
@@ -704,7 +709,7 @@ void Membership::on_message(const std::string& from_address, const Message& msg,
         join_answerer_ = msg.from;
       }
       // Records new to us from a sync are likely new to others (a healed partition): gossip
-      // them on, except the whole state answering our own join.
+      // them on, except the whole state answering a fresh joiner's join.
       std::vector<crdt::RecordRef> accepted;
       auto push = crdt::on_reply(replica_, *pp->reply, now, join_reply ? nullptr : &accepted);
       publish(accepted);

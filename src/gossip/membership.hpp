@@ -199,6 +199,7 @@ class Membership {
   uint64_t joined_at_ = 0;
   unsigned post_join_syncs_done_ = 0;
   MemberId join_answerer_{};  // the member whose answer completed our join
+  bool answered_before_joined_ = false;  // a sync (another's join) answered while not joined ourselves
   uint64_t next_probe_at_ = 0, next_gossip_at_ = 0, next_push_pull_at_ = 0, next_reconnect_at_ = 0,
            next_join_try_at_ = 0;
   GossipCounters counters_;
