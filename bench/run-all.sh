@@ -59,7 +59,7 @@ avail_mb=$(( $(awk '/MemAvailable/ {print $2}' /proc/meminfo) / 1024 ))
 if [ "$avail_mb" -ge 18000 ]; then
   run sim-10000 bench/run-sim-bench.sh --nodes 10000 --seeds 1 --loss-seconds 100 --formed
 else
-  sim10k_note="| 10000 nodes in one process | not run: ~18000 MB needed (16.2 GB peak RSS measured), ${avail_mb} MB available | issue 4 target: runs | |"
+  sim10k_note="| 10000 nodes in one process | not run: ~18000 MB needed (16.2 GB peak RSS measured), ${avail_mb} MB available | target: runs | |"
 fi
 
 {

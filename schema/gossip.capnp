@@ -94,7 +94,7 @@ struct PushPull {
   }
 }
 
-# Relay (design.md section 5): an end of a pair asks a relay to carry its WireGuard packets to
+# Relay: an end of a pair asks a relay to carry its WireGuard packets to
 # `peer`; the relay answers with the pair's channel, ready once both ends asked.
 struct RelayBind {
   peer @0 :Data;

@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libboost-dev libboost-system-dev libsodium-dev capnproto libcapnp-dev
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev liblmdb-dev lmdb-utils
-  libspdlog-dev libfmt-dev librapidcheck-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libspdlog-dev libfmt-dev librapidcheck-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libqrencode-dev
   iproute2 iptables procps curl
   dnsutils knot-dnsutils dnsmasq-base

@@ -1,7 +1,7 @@
 // SimCluster: many agents' pure cores (Replica + Membership) in one process, one thread,
 // virtual time, with a simulated network (latency, jitter, loss, partitions, crashes). Every
 // random choice comes from one seed, so a run replays exactly. Gossip tests use it today; the
-// weft-sim command line (issue 4) grows on top of it.
+// weft-sim command line grows on top of it.
 #pragma once
 
 #include <cstdint>

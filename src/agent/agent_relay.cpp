@@ -1,4 +1,4 @@
-// The relay, both roles (design.md section 5; stun/relay.hpp).
+// The relay, both roles (the pure table and frame codec: stun/relay.hpp).
 // As an end: for a peer without a working direct path, bind with the pair's relay (a sealed
 // RelayBind every 20 s) and, once the relay says both ends are bound, open a local proxy socket
 // on 127.0.0.1: path selection may then point the peer's WireGuard endpoint at it. What

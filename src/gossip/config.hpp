@@ -1,4 +1,4 @@
-// Gossip tunables. Defaults are memberlist's LAN figures (design.md section 4); the simulator
+// Gossip tunables. Defaults are memberlist's LAN figures (docs/architecture.md); the simulator
 // is where they get tuned.
 #pragma once
 

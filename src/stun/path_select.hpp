@@ -1,4 +1,4 @@
-// Which endpoint a WireGuard peer gets, per peer, pure (design.md section 5).
+// Which endpoint a WireGuard peer gets, per peer, pure.
 //
 // A round of direct attempts walks the peer's ranked candidates, one per 15 s slot, with a
 // short keepalive so WireGuard sends (and punches) at once. The slots are counted from the

@@ -1,4 +1,4 @@
-// The relay (design.md section 5), pure: the data frame codec and the table a relay forwards by.
+// The relay, pure: the data frame codec and the table a relay forwards by.
 //
 // An end of a pair binds with a sealed RelayBind (cluster key, sender authenticated) every 20 s;
 // the relay remembers the end's member id and the address the bind came from, gives the pair a

@@ -1,4 +1,4 @@
-// Access sessions (design.md; issue 9), the pure parts: a session's lifetime from a TTL, its /32
+// Access sessions, the pure parts: a session's lifetime from a TTL, its /32
 // in the access range, the WireGuard peers a machine's device holds for its own sessions, when
 // the next one expires, and the wg-quick config the client gets.
 //

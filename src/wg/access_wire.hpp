@@ -1,4 +1,4 @@
-// An access grant as it crosses the local API (issue 9): the request `weft access grant` sends
+// An access grant as it crosses the local API: the request `weft access grant` sends
 // (POST /v1/access) and the grant the agent answers with, parsed strictly and purely. Every field
 // that ends up in the client's wg-quick config is checked here (wg-quick runs PostUp lines, so a
 // field carrying a newline would be a command): neither a bad request nor a bad answer can add a

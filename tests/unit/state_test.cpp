@@ -233,7 +233,7 @@ TEST(ClusterState, TombstonesDeleteAndAreCollectedAfterTheHorizon) {
   EXPECT_EQ(b.state().size(), 0u);
 }
 
-// The resurrection scenario of design.md section 3: a deleted, GC'd record must not come back
+// The resurrection scenario: a deleted, GC'd record must not come back
 // from a machine that was away longer than the horizon.
 TEST(ClusterState, DeletedRecordDoesNotComeBackFromAMachineAwayLongerThanTheHorizon) {
   ReplicaOptions opts;
