@@ -40,8 +40,7 @@ size_t SimCluster::create_node() {
   by_id_[node.replica->id()] = i;
   first_seen_.push_back(UINT64_MAX);
   queued_.emplace_back(0, 0);
-  next_settle_.push_back(0);
-  settled_claims_.push_back(UINT64_MAX);
+  ever_joined_.push_back(false);
   nodes_.push_back(std::move(node));
   return i;
 }
@@ -53,8 +52,8 @@ void SimCluster::add_formed(size_t n) {
   // Each node's own records as it would hold them after settling: its subnet claim (the i-th
   // /24, so none collide). Every replica then loads them all, as from a completed sync.
   std::vector<crdt::Record> records;
-  if (claimer_) {
-    const Ipv4Net& net = claimer_->network();
+  if (network_) {
+    const Ipv4Net& net = *network_;
     if (n > (size_t{1} << (24 - net.prefix)))
       throw std::invalid_argument("add_formed: the network holds fewer /24s than nodes");
     for (size_t i = 0; i < n; ++i) {
@@ -76,7 +75,12 @@ void SimCluster::add_formed(size_t n) {
     }
     node.replica->set_last_exchange_ms(local(i));
     node.replica->take_changes();
-    settled_claims_[i] = node.replica->state().kind_version(crdt::Kind::subnet_claim);
+    node.replica->take_written();  // every replica already holds them, as after a sync
+    if (network_) {
+      node.settler.emplace(*network_);
+      node.settler->set_broken_gate_for_tests(broken_settle_gate_);
+      node.settler->mark_settled(*node.replica);  // the claims are as settling left them
+    }
     node.membership = std::make_unique<gossip::Membership>(node.replica->id(), "node" + std::to_string(i), node.address,
                                                            0, gossip_, rng_.next(), *node.replica, texts_.get());
     gossip::Effects fx;
@@ -100,8 +104,12 @@ void SimCluster::start_node(size_t i, const std::vector<size_t>& seeds) {
   gossip::Effects fx;
   n.membership->join(seed_addresses, local(i), fx);
   flush(i, fx);
+  after(i);  // as the agent, which settles (among others) right after it starts
   schedule_wakeup(i);
 }
+
+// A node's own writes go out by gossip from its replica's outbox, as on a machine.
+void SimCluster::publish_written(size_t i) { nodes_[i].membership->publish(nodes_[i].replica->take_written()); }
 
 void SimCluster::crash(size_t i) {
   nodes_.at(i).up = false;
@@ -125,8 +133,8 @@ void SimCluster::partition(const std::vector<size_t>& a, const std::vector<size_
 }
 
 void SimCluster::write(size_t i, crdt::Kind kind, const std::string& name, std::string value) {
-  auto r = nodes_.at(i).replica->put(kind, name, std::move(value), local(i));
-  nodes_[i].membership->publish({r});
+  nodes_.at(i).replica->put(kind, name, std::move(value), local(i));
+  publish_written(i);
 }
 
 size_t SimCluster::index_of(const crdt::OwnerId& id) const { return by_id_.at(id); }
@@ -137,21 +145,28 @@ void SimCluster::watch(const crdt::RecordKey& key) {
     first_seen_[i] = nodes_[i].replica->state().find(key) ? now_ : UINT64_MAX;
 }
 
-void SimCluster::claim_subnets(const Ipv4Net& network) { claimer_.emplace(network); }
+void SimCluster::claim_subnets(const Ipv4Net& network, bool broken_gate) {
+  network_ = network;
+  broken_settle_gate_ = broken_gate;
+}
 
 // Per-node bookkeeping after it handled an event: observations and subnet settling.
 void SimCluster::after(size_t i) {
   Node& n = nodes_[i];
   if (watched_ && first_seen_[i] == UINT64_MAX && n.replica->state().find(*watched_)) first_seen_[i] = now_;
-  if (claimer_ && now_ >= next_settle_[i] && n.membership->joined()) {
-    next_settle_[i] = now_ + 2'000;
-    // settle() is a function of the claim records alone: with none changed, it would do nothing.
-    uint64_t version = n.replica->state().kind_version(crdt::Kind::subnet_claim);
-    if (version != settled_claims_[i]) {
-      n.membership->publish(claimer_->settle(*n.replica, local(i)).written);
-      settled_claims_[i] = n.replica->state().kind_version(crdt::Kind::subnet_claim);
+  if (n.membership->joined()) ever_joined_[i] = true;
+  if (network_) {
+    if (!n.settler) {
+      n.settler.emplace(*network_);
+      n.settler->set_broken_gate_for_tests(broken_settle_gate_);
     }
+    // As on a machine: no founder here (every node joins), and a restarted node has synced before.
+    bool synced = crdt::synced_with_cluster(false, ever_joined_[i], n.membership->joined());
+    if (auto outcome = n.settler->tick(*n.replica, synced, local(i)))
+      for (const auto& r : outcome->written)
+        if (r.key.kind == crdt::Kind::subnet_claim && !r.tombstone && !synced) ++claims_before_sync_;
   }
+  publish_written(i);
   n.replica->take_changes();  // nothing to persist in the simulator
   auto& [updates, records] = queued_[i];
   size_t updates_now = n.membership->pending_updates(), records_now = n.membership->pending_records();

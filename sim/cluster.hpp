@@ -97,7 +97,13 @@ class SimCluster {
   void count_bytes(bool on) { count_bytes_ = on; }
   uint64_t bytes_sent() const { return bytes_sent_; }
   // Subnet claiming as the agent does it: each up node settles every 2 s once joined.
-  void claim_subnets(const Ipv4Net& network);
+  // Every node settles a /24 of `network` as the agent does (crdt::SubnetSettler).
+  // `broken_gate` (test-only): they claim before their first sync, which the invariants must catch.
+  void claim_subnets(const Ipv4Net& network, bool broken_gate = false);
+  // Gossips what node i's replica wrote since the last call (its outbox).
+  void publish_written(size_t i);
+  // Claims written by a node that had not completed a sync with the cluster (from a partial view).
+  uint64_t claims_before_sync() const { return claims_before_sync_; }
   size_t index_of(const crdt::OwnerId& id) const;
 
   // Most membership updates / records waiting in gossip queues at once, summed over the nodes:
@@ -116,6 +122,7 @@ class SimCluster {
     std::unique_ptr<crdt::SigningKey> key;
     std::unique_ptr<crdt::Replica> replica;
     std::unique_ptr<gossip::Membership> membership;
+    std::optional<crdt::SubnetSettler> settler;
     std::string address;
     bool up = true;
     uint64_t epoch = 0;  // bumps on crash so stale wakeups are ignored
@@ -168,9 +175,10 @@ class SimCluster {
   std::vector<uint64_t> first_seen_;
   bool count_bytes_ = false;
   uint64_t bytes_sent_ = 0;
-  std::optional<crdt::SubnetClaimer> claimer_;
-  std::vector<uint64_t> next_settle_;
-  std::vector<uint64_t> settled_claims_;  // claims' kind_version at the last settle: unchanged, skip
+  std::optional<Ipv4Net> network_;  // subnets are claimed from it (claim_subnets)
+  bool broken_settle_gate_ = false;
+  std::vector<bool> ever_joined_;
+  uint64_t claims_before_sync_ = 0;
   crdt::IdHashMap<size_t> by_id_;
   std::vector<std::pair<size_t, size_t>> queued_;  // each node's (updates, records) queued at its last event
   uint64_t queued_updates_ = 0, queued_records_ = 0, peak_queued_updates_ = 0, peak_queued_records_ = 0;

@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
   app.add_flag("--stream-pings,!--no-stream-pings", o.stream_pings,
                "the stream ping fallback after failed datagram probes (default on)");
   app.add_flag("--broken-merge", o.broken_merge, "test-only: a broken merge rule the invariants must catch");
+  app.add_flag("--broken-settle-gate", o.broken_settle_gate,
+               "test-only: nodes claim a /24 before their first sync; the invariants must catch it");
+  bool broken_relay_trigger = false;
+  app.add_flag("--broken-relay-trigger", broken_relay_trigger,
+               "test-only (paths): the path selectors never ask for a relay; the invariants must catch it");
   CLI11_PARSE(app, argc, argv);
   if (!nemesis_file.empty()) {
     std::ifstream in(nemesis_file);
@@ -74,6 +79,7 @@ int main(int argc, char** argv) {
       weft::sim::PathSimOptions p;
       p.nodes = o.nodes;
       p.seed = first + k;
+      p.broken_relay_trigger = broken_relay_trigger;
       auto r = weft::sim::run_paths(p);
       if (!r.ok) ++failures;
       size_t nat_count[3] = {0, 0, 0};

@@ -72,6 +72,8 @@ class PathSim {
       m.started = rng_.below(5'000);
       m.devices.resize(n);
       m.selectors.resize(n);
+      if (o.broken_relay_trigger)
+        for (auto& s : m.selectors) s.set_broken_relay_trigger_for_tests(true);
       m.relay_bound.assign(n, 0);
       // Public and endpoint-independent: one external endpoint (the WireGuard port, preserved).
       if (m.nat != NatType::symmetric) owners_[endpoint(m.public_ip, kWireguardPort)] = {i, ""};
@@ -179,11 +181,8 @@ class PathSim {
     in.device_endpoint = d.endpoint;
     in.last_handshake_ms = d.last_handshake;
     in.rx_bytes = d.rx;
-    // As the agent: a relay is bound once direct attempts have run 10 s; it carries packets
-    // once both ends have bound it.
-    if (selector.kind() != stun::PathKind::direct &&
-        (selector.kind() != stun::PathKind::trying || now_ >= selector.round_started() + 10'000))
-      m.relay_bound[y] = 1;
+    // The selector says when a relay is bound; it carries packets once both ends have bound it.
+    if (selector.wants_relay(now_)) m.relay_bound[y] = 1;
     if (m.relay_bound[y] && m_[y].relay_bound[x]) in.relay = proxy(y);
     auto choice = selector.step(in);
     if (!choice.endpoint.empty()) d.endpoint = choice.endpoint;

@@ -1,7 +1,7 @@
 // Paths through NATs in virtual time: every pair of machines runs the agent's PathSelector
 // (stun/path_select.hpp) on both ends, fed as the agent feeds it (candidates ranked by
-// stun::rank_candidates, the device's endpoint, handshake time and received bytes, a relay once
-// direct attempts have run 10 s), against a model of WireGuard devices and NATs:
+// stun::rank_candidates, the device's endpoint, handshake time and received bytes, a relay when
+// PathSelector::wants_relay says so), against a model of WireGuard devices and NATs:
 //
 // - A device sends only on its persistent keepalive (the agent sets one on every peer): a
 //   keepalive on a session younger than 180 s, else a handshake initiation (at most one per
@@ -36,6 +36,7 @@ struct PathSimOptions {
   uint64_t seed = 1;
   uint64_t limit_ms = 300'000;  // every pair must hold its expected path within this
   uint64_t hold_ms = 600'000;   // then keep it this long (rekeys, the relay's periodic direct retry)
+  bool broken_relay_trigger = false;  // test-only: the selectors never ask for a relay
 };
 
 struct PathSimReport {

@@ -321,6 +321,9 @@ class Run {
       if (n > 1) return fail(std::to_string(n) + " live machines hold claims on " + subnet);
     for (const auto& [address, n] : leases)
       if (n > 1) return fail("container address " + address + " leased " + std::to_string(n) + " times");
+    //    And no claim from a partial view: every claim came after its node's first complete sync.
+    if (c().claims_before_sync())
+      return fail(std::to_string(c().claims_before_sync()) + " subnet claims written before their node's first sync");
     // 4. Only owners' signed records: re-verify every record held by a few nodes.
     for (size_t k = 0; k < std::min<size_t>(3, up.size()); ++k) {
       size_t i = up[rng_.below(up.size())];
@@ -406,7 +409,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
   unsigned bits = static_cast<unsigned>(std::ceil(std::log2(static_cast<double>(n) * 4)));
   Ipv4Net network = bits <= 8 ? *Ipv4Net::parse("10.210.0.0/16")
                               : Ipv4Net{Ipv4{10u << 24}, static_cast<uint8_t>(24 - std::min(bits, 16u))};
-  c.claim_subnets(network);
+  c.claim_subnets(network, o.broken_settle_gate);
 
   if (o.name == "join-storm" || o.name == "loss") {
     run.form(n);
@@ -577,7 +580,7 @@ ScenarioReport run_scenario(const ScenarioOptions& o) {
     // Leases from each machine's /24 once confirmed, on both sides.
     crdt::SubnetClaimer claimer(small);
     for (size_t i = 0; i < n; ++i)
-      if (auto r = claimer.lease(c.replica(i), true, "c" + std::to_string(i), "web", c.now())) c.membership(i).publish({*r});
+      if (claimer.lease(c.replica(i), true, "c" + std::to_string(i), "web", c.now())) c.publish_written(i);
     run.heal_partition();
     c.add_node({0});  // and one more joiner after the heal
     if (!run.wait_all_alive(180'000)) run.fail("after the heal, not every node sees every node live within 180 s");

@@ -14,6 +14,7 @@ struct ScenarioOptions {
   uint64_t seed = 1;
   double loss = -1;          // < 0: the scenario's default
   bool broken_merge = false; // test-only: replicas keep the first version they see
+  bool broken_settle_gate = false;  // test-only: nodes claim a /24 before their first sync
   bool count_bytes = true;
   uint64_t duration_s = 300;  // loss, formed: how long the steady run lasts before the measurements
   long trace_member = -1;  // >= 0: print every membership event about this node (diagnosis)

@@ -13,6 +13,7 @@
 #include "agent/address.hpp"
 #include "base/hex.hpp"
 #include "crdt/values.hpp"
+#include "dns/respond.hpp"
 #include "gossip/codec.hpp"
 #include "stun/binding.hpp"
 #include "wg/peer_plan.hpp"
@@ -147,7 +148,7 @@ void Agent::open_state() {
   seeds_.erase(std::unique(seeds_.begin(), seeds_.end()), seeds_.end());
   synced_before_ = replica_->last_exchange_ms().has_value();
   persisted_exchange_ = replica_->last_exchange_ms();
-  claimer_.emplace(cluster_.network);
+  settler_.emplace(cluster_.network);
 }
 
 void Agent::start() {
@@ -252,22 +253,17 @@ void Agent::write_machine_record() {
   auto value = crdt::encode_value(v);
   const crdt::Record* held = replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::machine, crdt::kMachineRecordName});
   if (held && !held->tombstone && held->value == value) return;
-  publish_local({replica_->put(crdt::Kind::machine, crdt::kMachineRecordName, value, now_ms())});
-}
-
-void Agent::publish_local(std::vector<crdt::Record> records) {
-  if (membership_) membership_->publish(records);
+  replica_->put(crdt::Kind::machine, crdt::kMachineRecordName, value, now_ms());
 }
 
 void Agent::settle_subnet() {
-  // Only after the first complete sync (or as the founder): never claim from a partial view.
-  if (!founder_ && !synced_before_ && !membership_->joined()) return;
-  auto outcome = claimer_->settle(*replica_, now_ms());
+  auto settled = settler_->tick(*replica_, synced(), now_ms());
+  if (!settled) return;
+  auto& outcome = *settled;
   if (outcome.status == crdt::SubnetClaimer::Status::exhausted)
     spdlog::error("no free /24 left in {}", cluster_.network.to_string());
   if (outcome.status == crdt::SubnetClaimer::Status::claimed)
     spdlog::info("claimed subnet {}", outcome.subnet->to_string());
-  publish_local(std::move(outcome.written));
 }
 
 // ---------------------------------------------------------------- control port
@@ -436,10 +432,7 @@ void Agent::after_event() {
     exit(3, "this machine was removed from the cluster (weft machine rm); run weft init or join with a new data dir");
     return;
   }
-  if (now >= next_settle_) {
-    settle_subnet();
-    next_settle_ = now + 2'000;
-  }
+  settle_subnet();
   // Persist what changed (durable before the next message is handled).
   auto exchange = replica_->last_exchange_ms();
   if (replica_->has_changes() || exchange != persisted_exchange_) {
@@ -455,6 +448,9 @@ void Agent::after_event() {
     next_stream_sweep_ = now + 5'000;
   }
   arm_timer();
+  // Every record this machine wrote while handling the event goes out by gossip, from here
+  // alone: no write site pairs itself with dissemination.
+  membership_->publish(replica_->take_written());
 }
 
 // Where a member's datagrams go (ControlRoutes); its candidates record is read only when no
@@ -490,7 +486,7 @@ void Agent::write_control_candidates() {
   if (!held && v.candidates.empty()) return;
   auto value = crdt::encode_value(v);
   if (held && !held->tombstone && held->value == value) return;
-  publish_local({replica_->put(crdt::Kind::endpoint_candidates, stun::kControlCandidatesName, value, now_ms())});
+  replica_->put(crdt::Kind::endpoint_candidates, stun::kControlCandidatesName, value, now_ms());
 }
 
 void Agent::check_join(uint64_t now) {
@@ -508,7 +504,7 @@ void Agent::arm_timer() {
   uint64_t now = now_ms();
   uint64_t next = membership_->next_wakeup();
   if (join_deadline_ && !membership_->joined()) next = std::min(next, join_deadline_);
-  next = std::min({next, next_settle_, next_stream_sweep_});
+  next = std::min({next, settler_->next_at(), next_stream_sweep_});
   if (membership_->joined()) next = std::min({next, next_reflexive_, reflexive_->next_wakeup()});
   if (mesh_) {
     // Drift repair once peers are managed; a retry of host networking after an error.
@@ -565,34 +561,24 @@ void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, const boost::as
   const dns::ZoneView& view = dns_view();  // first: a rebuilt view empties the cache
   std::vector<uint8_t> cached;
   if (dns_cache_.lookup(bytes, tcp, *dns_rng_, cached)) return reply(std::move(cached));
-  dns::Parsed p = dns::parse_query(bytes);
-  if (p.kind == dns::Parsed::Kind::ignore) return;
-  size_t limit = tcp ? 65535
-                     : p.query.edns ? std::min<size_t>(p.query.udp_payload, dns::kDefaultEdnsPayload)
-                                    : dns::kMaxUdpWithoutEdns;
-  dns::Response r;
-  if (p.kind == dns::Parsed::Kind::notimp) {
-    r = dns::error_response(p.query, dns::rcode::notimp, false);
-  } else if (p.kind == dns::Parsed::Kind::formerr) {
-    ++dns_formerr_;
-    r = dns::error_response(p.query, dns::rcode::formerr, false);
-  } else if (p.query.edns && p.query.edns_version > 0) {
-    r = dns::error_response(p.query, dns::rcode::badvers, false);  // RFC 6891: we speak EDNS version 0
-  } else if (auto a = dns::answer(p.query, view, *dns_rng_)) {
-    if (a->rcode == dns::rcode::nxdomain) ++dns_nxdomain_;
-    auto encoded = dns::encode_response(*a, limit);
-    dns_cache_.store(bytes, tcp, *a, encoded);
-    return reply(std::move(encoded));
-  } else if (!forwarder_->empty() && DnsForwarder::may_serve(client, cluster_.network)) {
-    // Outside names go to the host's resolvers, for this machine and the mesh only: whatever
-    // address --dns-listen names, this is never an open resolver.
-    forwarder_->forward(bytes, tcp, std::move(reply));
-    return;
-  } else {
-    ++dns_refused_;  // no upstream: refuse rather than pretend
-    r = dns::error_response(p.query, dns::rcode::refused, true);
+  // Outside names go to the host's resolvers, for this machine and the mesh only: whatever
+  // address --dns-listen names, this is never an open resolver.
+  bool may_forward = !forwarder_->empty() && DnsForwarder::may_serve(client, cluster_.network);
+  dns::Reply r = dns::respond(bytes, tcp, view, *dns_rng_, may_forward);
+  switch (r.outcome) {
+    case dns::Reply::Outcome::formerr: ++dns_formerr_; break;
+    case dns::Reply::Outcome::nxdomain: ++dns_nxdomain_; break;
+    case dns::Reply::Outcome::refused: ++dns_refused_; break;
+    default: break;
   }
-  reply(dns::encode_response(r, limit));
+  if (r.action == dns::Reply::Action::forward) return forwarder_->forward(bytes, tcp, std::move(reply));
+  // Not a query (a response, or too short for a header): dropped; over TCP the connection is
+  // closed too, so a message we will never answer cannot hold one of the bounded slots.
+  if (r.action == dns::Reply::Action::ignore) {
+    if (tcp) reply({});
+    return;
+  }
+  if (r.cacheable) dns_cache_.store(bytes, tcp, r.response, r.bytes);
+  reply(std::move(r.bytes));
 }
-
 }  // namespace weft::agent

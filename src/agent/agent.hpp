@@ -115,7 +115,6 @@ class Agent {
   void on_timer();
   void settle_subnet();
   void write_machine_record();
-  void publish_local(std::vector<crdt::Record> records);
   void check_join(uint64_t now);
   void exit(int code, const std::string& why);
   ApiResponse handle(const ApiRequest& req);
@@ -165,11 +164,12 @@ class Agent {
   ClusterInfo cluster_;
   std::unique_ptr<gossip::FrameSealer> sealer_;
   std::unique_ptr<gossip::Membership> membership_;
-  std::optional<crdt::SubnetClaimer> claimer_;
+  std::optional<crdt::SubnetSettler> settler_;
   std::string advertise_;
   std::vector<std::string> seeds_;
   bool founder_ = false;
   bool synced_before_ = false;  // completed an exchange in an earlier run
+  bool synced() const { return crdt::synced_with_cluster(founder_, synced_before_, membership_->joined()); }
 
   udp::socket udp_;
   std::unique_ptr<ControlStreams> streams_;
@@ -182,7 +182,6 @@ class Agent {
   std::chrono::steady_clock::time_point started_steady_;
   uint64_t started_wall_ms_ = 0;
   uint64_t join_deadline_ = 0;
-  uint64_t next_settle_ = 0;
   uint64_t next_stream_sweep_ = 0;
   unsigned seed_connect_failures_ = 0;
   std::optional<uint64_t> persisted_exchange_;

@@ -108,17 +108,15 @@ void Agent::expire_sessions(uint64_t now) {
   next_access_expiry_ = UINT64_MAX;
   if (!options_.mesh.access_range) return;
   auto sessions = own_sessions();
-  std::vector<crdt::Record> written;
   for (const auto& s : sessions) {
     if (s.value.expires_ms > now) continue;
-    if (auto r = end_session(s, {{"event", "expire"}, {"expires_ms", s.value.expires_ms}, {"late_ms", now - s.value.expires_ms}}, now))
-      written.push_back(*r);
+    end_session(s, {{"event", "expire"}, {"expires_ms", s.value.expires_ms}, {"late_ms", now - s.value.expires_ms}}, now);
   }
-  if (!written.empty()) publish_local(std::move(written));
+
   next_access_expiry_ = wg::next_expiry(sessions, now).value_or(UINT64_MAX);
 }
 
-// Revoke and expiry alike: the record's tombstone (returned for publishing), the audit line with
+// Revoke and expiry alike: the record's tombstone (gossiped from the replica's outbox), the audit line with
 // the final byte counts, and what we remembered of the session forgotten.
 std::optional<crdt::Record> Agent::end_session(const wg::AccessSession& s, json event, uint64_t now) {
   auto r = replica_->erase(crdt::Kind::access_session, s.id, now);
@@ -225,7 +223,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
     std::string id = req.path.substr(std::string("/v1/access/").size());
     for (const auto& s : own_sessions()) {
       if (s.id != id) continue;
-      if (auto r = end_session(s, {{"event", "revoke"}}, now)) publish_local({*r});
+      end_session(s, {{"event", "revoke"}}, now);
       after_event();  // the peer leaves the device now, not at the next check
       return ApiResponse{200, "application/json", json{{"revoked", s.id}}.dump()};
     }
@@ -281,7 +279,6 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   v.granted_ms = now;
   v.expires_ms = now + request->ttl_ms;
   auto r = replica_->put(crdt::Kind::access_session, id, crdt::encode_value(v), now);
-  publish_local({r});
   audit({{"event", "grant"}, {"session", id}, {"label", label}, {"address", v.address}, {"client_key", wg::key_to_base64(key)},
          {"targets", targets}, {"expires_ms", v.expires_ms}, {"expires", iso_time(v.expires_ms)}});
   spdlog::info("access session {} ({}) granted: {} until {}", id, label, v.address, iso_time(v.expires_ms));

@@ -251,8 +251,7 @@ ApiResponse Agent::handle(const ApiRequest& req) {
         return error(400, "port_name needs a port and must be 1-63 letters, digits, '-' or '_'");
       crdt::ServiceInstanceValue v{name, address, static_cast<uint16_t>(port), protocol, port_name, true};
       std::string key = name + "/" + address + (port ? ":" + std::to_string(port) : "");
-      auto r = replica_->put(crdt::Kind::service_instance, key, crdt::encode_value(v), now_ms());
-      publish_local({r});
+      replica_->put(crdt::Kind::service_instance, key, crdt::encode_value(v), now_ms());
       after_event();
       return ok({{"added", key}});
     }
@@ -266,10 +265,8 @@ ApiResponse Agent::handle(const ApiRequest& req) {
         if (v && v->service == name && (address.empty() || v->address == address)) keys.push_back(r.key.name);
       });
       if (keys.empty()) return error(404, "no service " + name + (address.empty() ? "" : " at " + address) + " on this machine");
-      std::vector<crdt::Record> removed;
-      for (const auto& k : keys)
-        if (auto r = replica_->erase(crdt::Kind::service_instance, k, now_ms())) removed.push_back(*r);
-      publish_local(removed);
+      for (const auto& k : keys) replica_->erase(crdt::Kind::service_instance, k, now_ms());
+
       after_event();
       return ok({{"removed", keys}});
     }
@@ -319,10 +316,10 @@ ApiResponse Agent::handle(const ApiRequest& req) {
     bool live = m.state == MemberState::alive || m.state == MemberState::suspect;
     if (live && !force)
       return error(409, "machine " + m.name.str() + " is " + gossip::state_name(m.state) + "; pass --force to remove a live machine");
-    auto r = replica_->put(crdt::Kind::machine_removal, crdt::machine_removal_name(m.id),
-                           crdt::encode_value(crdt::MachineRemovalValue{m.id, m.name}), now_ms());
+    replica_->put(crdt::Kind::machine_removal, crdt::machine_removal_name(m.id),
+                  crdt::encode_value(crdt::MachineRemovalValue{m.id, m.name}), now_ms());
     std::string removed = m.name;
-    publish_local({r});
+
     after_event();
     return ok({{"removed", removed}});
   }

@@ -97,7 +97,7 @@ void Agent::write_wireguard_candidates(uint64_t now) {
   std::string text;
   for (const auto& c : v.candidates) text += wg::format_endpoint(c.ip, c.port) + " ";
   spdlog::info("WireGuard endpoint candidates: {}", text);
-  publish_local({replica_->put(crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName, value, now)});
+  replica_->put(crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName, value, now);
 }
 
 // Path selection for every wanted peer (stun/path_select.hpp): sets its endpoint and keepalive.
@@ -139,11 +139,7 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
       in.rx_bytes = it->second->rx_bytes;
     }
     auto& selector = paths_[key];
-    // A relay is bound once direct attempts have run a while (ready by the time a round ends),
-    // not for every new peer.
-    bool relay_needed = selector.kind() != stun::PathKind::direct &&
-                        (selector.kind() != stun::PathKind::trying || now >= selector.round_started() + 10'000);
-    in.relay = relay_for(want.owner, relay_needed, now);
+    in.relay = relay_for(want.owner, selector.wants_relay(now), now);
     auto choice = selector.step(in);
     if (choice.kind == stun::PathKind::trying) paths_trying_ = true;
     want.endpoint = choice.endpoint;
@@ -174,7 +170,6 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
 // (its NAT's mapping of its WireGuard port): published for the peer's other partners to try,
 // at most once a minute per peer and only when it changed.
 void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now) {
-  std::vector<crdt::Record> written;
   for (const auto& p : status.peers) {
     auto w = wanted.find(p.public_key);
     if (w == wanted.end() || w->second.access || p.endpoint.empty() || !p.last_handshake_sec) continue;
@@ -187,8 +182,7 @@ void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& 
     const auto* held = replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::observed_endpoints, name});
     if (std::find(own.begin(), own.end(), seen) != own.end()) {
       // The peer is reachable where it says (its NAT changed): what we published is stale.
-      if (held && !held->tombstone)
-        if (auto r = replica_->erase(crdt::Kind::observed_endpoints, name, now)) written.push_back(*r);
+      if (held && !held->tombstone) replica_->erase(crdt::Kind::observed_endpoints, name, now);
       continue;
     }
     auto value = crdt::encode_value(crdt::ObservedEndpointValue{w->second.owner, seen});
@@ -196,9 +190,8 @@ void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& 
     auto& last = observed_published_[w->second.owner];
     if (last && now < last + 60'000) continue;
     last = now;
-    written.push_back(replica_->put(crdt::Kind::observed_endpoints, name, value, now));
+    replica_->put(crdt::Kind::observed_endpoints, name, value, now);
   }
-  if (!written.empty()) publish_local(std::move(written));
 }
 
 // Machines whose records are served (DNS) and who are peers (WireGuard): alive or suspect, and
@@ -226,8 +219,7 @@ void Agent::reconcile_mesh(uint64_t now) {
     expire_sessions(now);
     access_version_ = replica_->state().kind_version(crdt::Kind::access_session);
   }
-  bool synced = founder_ || synced_before_ || membership_->joined();
-  auto subnet = claimer_->confirmed(*replica_, synced);
+  auto subnet = settler_->claimer().confirmed(*replica_, synced());
   if (subnet && mesh_->subnet() != subnet) {
     if (now < next_host_try_) return;  // after an error, retry a little later
     try {
@@ -348,7 +340,7 @@ void Agent::apply_containers(const std::vector<docker::Container>& containers) {
     }
   }
   spdlog::info("Docker: {} record change(s) for {} labelled container(s)", written.size(), containers.size());
-  publish_local(std::move(written));
+
   after_event();
 }
 

@@ -53,7 +53,8 @@ Record Replica::put(Kind kind, std::string name, std::string value, uint64_t now
   Record r;
   r.key = RecordKey{id(), kind, std::move(name)};
   r.value = std::move(value);
-  return sign_and_apply(std::move(r), now_ms);
+  written_.push_back(sign_and_apply(std::move(r), now_ms));
+  return written_.back();
 }
 
 std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_t now_ms) {
@@ -62,7 +63,8 @@ std::optional<Record> Replica::erase(Kind kind, const std::string& name, uint64_
   Record r;
   r.key = held->key;
   r.tombstone = true;
-  return sign_and_apply(std::move(r), now_ms);
+  written_.push_back(sign_and_apply(std::move(r), now_ms));
+  return written_.back();
 }
 
 MergeResult Replica::receive_one(const Record& record, uint64_t now_ms,

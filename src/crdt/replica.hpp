@@ -56,7 +56,9 @@ class Replica {
   // moves past every loaded HLC so new writes are newer. Returns how many were refused.
   size_t restore(std::span<const Record> records, uint64_t now_ms);
 
-  // Own writes: sign a new version and apply it. The returned record is also a pending change.
+  // Own writes: sign a new version and apply it. The returned record is also a pending change
+  // (to persist) and waits in the outbox (to disseminate): take_written() drains it, in one
+  // place per shell, so no write site pairs itself with gossip by hand.
   Record put(Kind kind, std::string name, std::string value, uint64_t now_ms);
   // Tombstones one of our records; nullopt if we hold no live version of it.
   std::optional<Record> erase(Kind kind, const std::string& name, uint64_t now_ms);
@@ -89,6 +91,9 @@ class Replica {
   bool removed_self() const { return removed_self_; }
 
   std::vector<Change> take_changes() { return std::exchange(changes_, {}); }
+  // Records put() and erase() wrote since the last call, in order (corrections of versions in
+  // our name are not here: the sync that provoked them carries them back).
+  std::vector<Record> take_written() { return std::exchange(written_, {}); }
   bool has_changes() const { return !changes_.empty(); }
 
   uint64_t count(MergeResult result) const { return counts_[static_cast<size_t>(result)]; }
@@ -105,6 +110,7 @@ class Replica {
   ClusterState state_;
   std::optional<uint64_t> last_exchange_ms_;
   std::vector<Change> changes_;
+  std::vector<Record> written_;
   std::array<uint64_t, kMergeResultCount> counts_{};
   std::set<OwnerId> retired_;
   bool removed_self_ = false;

@@ -128,4 +128,14 @@ std::optional<Record> SubnetClaimer::lease(Replica& replica, bool synced,
   return std::nullopt;
 }
 
+std::optional<SubnetClaimer::Outcome> SubnetSettler::tick(Replica& replica, bool may_claim, uint64_t now_ms) {
+  if (now_ms < next_at_ || (!may_claim && !broken_gate_)) return std::nullopt;
+  next_at_ = now_ms + kEveryMs;
+  uint64_t version = replica.state().kind_version(Kind::subnet_claim);
+  if (settled_version_ == version) return std::nullopt;
+  auto outcome = claimer_.settle(replica, now_ms);
+  settled_version_ = replica.state().kind_version(Kind::subnet_claim);
+  return outcome;
+}
+
 }  // namespace weft::crdt

@@ -65,4 +65,34 @@ class SubnetClaimer {
   Ipv4Net network_;
 };
 
+// When a machine settles its /24, for the agent and weft-sim alike: every kEveryMs once it may
+// claim (it founded the cluster, or has completed a sync with it, now or in an earlier run:
+// never from a partial view), and only when a claim changed since it last settled (settle()
+// reads the claim records alone, so with none changed it would do nothing).
+// Whether a machine may claim, and its claim is confirmed: it founded the cluster, or it has
+// completed a sync with it, in this run or an earlier one.
+inline bool synced_with_cluster(bool founder, bool synced_before, bool joined) { return founder || synced_before || joined; }
+
+class SubnetSettler {
+ public:
+  static constexpr uint64_t kEveryMs = 2'000;
+  explicit SubnetSettler(Ipv4Net network) : claimer_(network) {}
+  // The outcome when it settled now; nullopt when not due (too soon, not allowed yet, or no
+  // claim changed).
+  std::optional<SubnetClaimer::Outcome> tick(Replica& replica, bool may_claim, uint64_t now_ms);
+  uint64_t next_at() const { return next_at_; }
+  const SubnetClaimer& claimer() const { return claimer_; }
+  // The claims as they are now are settled (a machine loaded already settled state).
+  void mark_settled(const Replica& replica) { settled_version_ = replica.state().kind_version(Kind::subnet_claim); }
+  // Test-only: a broken gate (claims before the first sync, from a partial view) that weft-sim's
+  // invariants must catch.
+  void set_broken_gate_for_tests(bool broken) { broken_gate_ = broken; }
+
+ private:
+  SubnetClaimer claimer_;
+  uint64_t next_at_ = 0;
+  std::optional<uint64_t> settled_version_;
+  bool broken_gate_ = false;
+};
+
 }  // namespace weft::crdt

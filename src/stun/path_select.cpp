@@ -46,6 +46,11 @@ bool PathSelector::reached_since(const PathInputs& in, uint64_t since) const {
   return in.rx_bytes > rx_at_choice_;
 }
 
+bool PathSelector::wants_relay(uint64_t now) const {
+  if (broken_relay_trigger_) return false;
+  return kind_ != PathKind::direct && (kind_ != PathKind::trying || now >= round_started_ + config_.relay_after_ms);
+}
+
 PathChoice PathSelector::step(const PathInputs& in) {
   bool kick = false;
   bool fresh = in.last_handshake_ms && in.now <= in.last_handshake_ms + config_.down_ms;

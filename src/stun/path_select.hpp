@@ -28,6 +28,7 @@ struct PathConfig {
   uint64_t retry_direct_ms = 600'000;  // on a relay: another round of direct attempts
   uint16_t probe_keepalive = 1;      // seconds, while trying
   uint16_t keepalive = 25;           // seconds, once a path works
+  uint64_t relay_after_ms = 10'000;  // a round of direct attempts runs this long before a relay is bound
 };
 
 struct PathInputs {
@@ -60,6 +61,12 @@ class PathSelector {
   PathChoice step(const PathInputs& in);
   PathKind kind() const { return kind_; }
   uint64_t round_started() const { return round_started_; }  // when the current round of direct attempts began
+  // Whether this pair should have a relay bound now: not while direct works, and during a round
+  // of direct attempts only once it has run relay_after_ms (bound, and so ready, by the time the
+  // round ends; not for every new peer). The agent and weft-sim both ask this.
+  bool wants_relay(uint64_t now) const;
+  // Test-only: a broken relay trigger (never asks for one) that weft-sim's invariants must catch.
+  void set_broken_relay_trigger_for_tests(bool broken) { broken_relay_trigger_ = broken; }
 
  private:
   void start_round(const PathInputs& in, const std::string& why);
@@ -71,6 +78,7 @@ class PathSelector {
   bool reached_since(const PathInputs& in, uint64_t since) const;
 
   PathConfig config_;
+  bool broken_relay_trigger_ = false;
   PathKind kind_ = PathKind::none;
   std::string endpoint_;
   uint64_t chosen_at_ = 0, rx_at_choice_ = 0;

@@ -1,7 +1,7 @@
-// libFuzzer target: the DNS server's whole query path. Bytes are parsed as a query; a parsed
-// query is answered from a small zone view (services, machines, reverse names); every answer
-// is encoded under the UDP limit and without one, and the result is parsed again as a
-// response, and replayed from the answer cache. Nothing may crash, hang, leak or trip a sanitizer, and every encoded answer must
+// libFuzzer target: the DNS server's whole query path, through the agent's own reply policy
+// (dns::respond): bytes are parsed as a query and answered from a small zone view (services,
+// machines, reverse names), over UDP and TCP; every reply is parsed again as a response, and
+// replayed from the answer cache. Nothing may crash, hang, leak or trip a sanitizer, and every encoded answer must
 // be a well-formed response carrying the query's id.
 #include <cstddef>
 #include <cstdint>
@@ -9,6 +9,7 @@
 #include <span>
 
 #include "dns/answer_cache.hpp"
+#include "dns/respond.hpp"
 #include "dns/wire.hpp"
 #include "dns/zone.hpp"
 
@@ -48,28 +49,28 @@ void check_response(const std::vector<uint8_t>& bytes, uint16_t id, size_t limit
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Parsed p = parse_query(std::span<const uint8_t>(data, size));
-  if (p.kind == Parsed::Kind::ignore) return 0;
-  Response r;
-  if (p.kind == Parsed::Kind::query) {
-    Rng rng(size);
-    auto a = answer(p.query, view(), rng);
-    r = a ? *a : error_response(p.query, rcode::refused, true);
-  } else {
-    r = error_response(p.query, p.kind == Parsed::Kind::notimp ? rcode::notimp : rcode::formerr, false);
-  }
-  size_t udp = p.query.edns ? std::min<size_t>(p.query.udp_payload, kDefaultEdnsPayload) : kMaxUdpWithoutEdns;
-  auto encoded = encode_response(r, udp);
-  check_response(encoded, p.query.id, udp);
-  // The hot path replays what the slow path sent: same size, same id.
-  static AnswerCache cache;
-  static Rng rng(7);
   std::span<const uint8_t> bytes(data, size);
-  cache.store(bytes, false, r, encoded);
-  std::vector<uint8_t> replay;
-  if (cache.lookup(bytes, false, rng, replay) && (replay.size() != encoded.size() || replay[0] != encoded[0] ||
-                                                  replay[1] != encoded[1]))
-    std::abort();
-  check_response(encode_response(r, 65535), p.query.id, 65535);
+  Rng rng(size);
+  // The agent's own reply policy (dns::respond), over UDP and TCP, with and without a forwarder.
+  Reply udp = respond(bytes, false, view(), rng, size % 2 == 0);
+  Reply tcp = respond(bytes, true, view(), rng, false);
+  if ((udp.action == Reply::Action::ignore) != (tcp.action == Reply::Action::ignore)) std::abort();
+  if (tcp.action == Reply::Action::forward) std::abort();  // no forwarder: refused, never forwarded
+  if (udp.action == Reply::Action::ignore) return 0;
+  Parsed p = parse_query(bytes);
+  check_response(tcp.bytes, p.query.id, 65535);
+  if (udp.action == Reply::Action::send) {
+    check_response(udp.bytes, p.query.id, reply_limit(p.query, false));
+    // The hot path replays what the slow path sent: same size, same id.
+    static AnswerCache cache;
+    static Rng cache_rng(7);
+    if (udp.cacheable) {
+      cache.store(bytes, false, udp.response, udp.bytes);
+      std::vector<uint8_t> replay;
+      if (cache.lookup(bytes, false, cache_rng, replay) &&
+          (replay.size() != udp.bytes.size() || replay[0] != udp.bytes[0] || replay[1] != udp.bytes[1]))
+        std::abort();
+    }
+  }
   return 0;
 }

@@ -198,6 +198,39 @@ TEST_F(DnsAgent, ServicesMachinesSrvPtrAndTheApexAnswerOverUdpAndTcp) {
   EXPECT_EQ(dig_short(1, {"internal", "NS"}), std::set<std::string>{"m1.m.internal."});
 }
 
+// No key needed: DNS-over-TCP messages that are responses (QR set) are never answered; each
+// closes its connection, so 200 of them (more than the 128 slots) leave TCP queries working.
+TEST_F(DnsAgent, TcpMessagesThatAreNotQueriesCloseAndFreeTheirSlot) {
+  auto q = dns::encode_query(1, *dns::Name::parse_text("m0.m.internal"), dns::type::A, false, false);
+  q[2] |= 0x80;  // QR: a response
+  std::vector<uint8_t> framed{static_cast<uint8_t>(q.size() >> 8), static_cast<uint8_t>(q.size())};
+  framed.insert(framed.end(), q.begin(), q.end());
+  std::vector<int> fds;
+  for (int i = 0; i < 200; ++i) {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(machines_[0].dns_port);
+    inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    ASSERT_EQ(send(fd, framed.data(), framed.size(), MSG_NOSIGNAL), static_cast<ssize_t>(framed.size()));
+    fds.push_back(fd);
+  }
+  // Each is closed by the server: a read returns end of file (or reset), never an answer.
+  size_t closed = 0;
+  for (int fd : fds) {
+    timeval tv{5, 0};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    uint8_t buf[2];
+    errno = 0;
+    ssize_t got = recv(fd, buf, sizeof buf, 0);
+    if (got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) ++closed;
+    close(fd);
+  }
+  EXPECT_EQ(closed, fds.size());
+  EXPECT_EQ(dig_short(0, {"+tcp", "m0.m.internal"}), std::set<std::string>{dot_one(0)});
+}
+
 TEST_F(DnsAgent, NxdomainNodataRefusedFormerrNotimp) {
   service(0, {"add", "api", "10.210.200.2"});
   ASSERT_TRUE(test::wait_until([&] { return !dig_short(0, {"api.internal"}).empty(); }, 10s));
