@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
-# Soak run (not CI): long churn in the simulator, then real agents killed and restarted at random.
+# Soak run (not CI): long churn in the simulator, every scenario at 200 nodes, open-ended
+# fuzzing, then real agents killed and restarted at random.
 #   bench/run-soak.sh [--sim-minutes 30] [--real-minutes 10] [--machines 5] [--sim-nodes 60]
+#                     [--wide-seeds 30] [--fuzz-minutes 20]
 # 1. weft-sim --scenario nemesis over consecutive seeds (each draws its own schedule of
 #    partitions, cuts, crashes, restarts, leaves, stalls, skew and loss) for --sim-minutes:
 #    runs, seeds with a broken invariant (must be 0), the first violation's seed.
+# 1b. every weft-sim scenario at 200 nodes over --wide-seeds seeds (ctest runs them smaller):
+#    scenario and seed of every broken invariant.
+# 1c. every libFuzzer target of the ASan+UBSan build, --fuzz-minutes split between them, from
+#    random fuzzer seeds (CI runs fixed ones); a crash is kept in tests/fuzz/regressions/.
 # 2. --machines agents (userspace WireGuard) in network namespaces on one switch, for
 #    --real-minutes: every 20-40 s one machine other than m0 is killed (-9 or TERM, at random)
 #    and restarted 5-15 s later. After each restart, every machine must see every machine alive
@@ -13,14 +19,16 @@
 # Prints a table; exit 1 when any violation was seen.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-sim_minutes=30 real_minutes=10 machines=5 sim_nodes=60
+sim_minutes=30 real_minutes=10 machines=5 sim_nodes=60 wide_seeds=30 fuzz_minutes=20
 while [ $# -gt 0 ]; do
   case "$1" in
     --sim-minutes) sim_minutes=$2; shift 2 ;;
     --real-minutes) real_minutes=$2; shift 2 ;;
     --machines) machines=$2; shift 2 ;;
     --sim-nodes) sim_nodes=$2; shift 2 ;;
-    *) echo "usage: $0 [--sim-minutes M] [--real-minutes M] [--machines N] [--sim-nodes N]" >&2; exit 2 ;;
+    --wide-seeds) wide_seeds=$2; shift 2 ;;
+    --fuzz-minutes) fuzz_minutes=$2; shift 2 ;;
+    *) echo "usage: $0 [--sim-minutes M] [--real-minutes M] [--machines N] [--sim-nodes N] [--wide-seeds N] [--fuzz-minutes M]" >&2; exit 2 ;;
   esac
 done
 [ "$machines" -ge 3 ] || { echo "--machines: at least 3" >&2; exit 2; }
@@ -43,6 +51,37 @@ while [ "$(date +%s)" -lt "$sim_end" ]; do
   runs=$((runs + 1)) seed=$((seed + 1))
 done
 echo "$runs runs, $sim_bad with a broken invariant${first_bad:+; first: $first_bad}${bad_seeds:+; seeds: $bad_seeds}"
+
+# ---------------------------------------------------------------- 1b. every scenario at 200 nodes
+wide_bad=0 wide_runs=0
+if [ "$wide_seeds" -gt 0 ]; then
+  for scenario in join-storm formed partition-heal churn loss concurrent-claims nemesis; do
+    echo "== simulator: $scenario, 200 nodes, seeds 1-$wide_seeds"
+    for ((s = 1; s <= wide_seeds; s++)); do
+      wide_runs=$((wide_runs + 1))
+      if ! out=$("$SIM" --scenario "$scenario" --nodes 200 --seed "$s" 2>&1); then
+        wide_bad=$((wide_bad + 1))
+        echo "  $scenario seed $s: $(grep -m1 'invariant broken' <<<"$out" || tail -n1 <<<"$out")"
+      fi
+    done
+  done
+fi
+sim_bad=$((sim_bad + wide_bad))
+
+# ---------------------------------------------------------------- 1c. open-ended fuzzing
+fuzz_bad=0
+if [ "$fuzz_minutes" -gt 0 ]; then
+  CC=clang CXX=clang++ cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DWEFT_SANITIZE=ON -DWEFT_FUZZ=ON >/dev/null
+  targets=$(ls tests/fuzz/*_fuzz.cpp | xargs -n1 basename | sed 's/\.cpp$//')
+  cmake --build build-asan --target weft_fuzz_seeds $targets
+  per_target=$(( fuzz_minutes * 60 / $(wc -w <<<"$targets") ))
+  for t in $targets; do
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      bash tests/fuzz/run_target.sh "build-asan/tests/fuzz/$t" build-asan/tests/fuzz/weft_fuzz_seeds \
+        "tests/fuzz/regressions/$t" "/tmp/weft-soak-fuzz/$t" explore "$per_target" >"/tmp/weft-soak-fuzz-$t.log" 2>&1 ||
+      { fuzz_bad=$((fuzz_bad + 1)); echo "  fuzz $t: a finding, kept in tests/fuzz/regressions/$t (/tmp/weft-soak-fuzz-$t.log)"; }
+  done
+fi
 
 # ---------------------------------------------------------------- 2. real agents
 source tests/e2e/lib.sh
@@ -138,16 +177,19 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 sample
 
-python3 - "$SAMPLES" "$restarts" "$violations" "$runs" "$sim_bad" "$sim_nodes" "$sim_minutes" "$real_minutes" <<'PY'
+python3 - "$SAMPLES" "$restarts" "$violations" "$runs" "$sim_bad" "$sim_nodes" "$sim_minutes" "$real_minutes" \
+  "$wide_runs" "$wide_bad" "$fuzz_minutes" "$fuzz_bad" <<'PY'
 import csv, sys
-path, restarts, violations, runs, sim_bad, sim_nodes, sim_min, real_min = sys.argv[1:]
+path, restarts, violations, runs, sim_bad, sim_nodes, sim_min, real_min, wide_runs, wide_bad, fuzz_min, fuzz_bad = sys.argv[1:]
 rows = [r for r in csv.reader(open(path))]
 by_pid = {}
 for t, m, pid, rss, fds in rows:
     by_pid.setdefault((m, pid), []).append((int(t), int(rss), int(fds)))
 print("\n| soak | figure |\n|---|---|")
 print(f"| simulator: nemesis runs ({sim_nodes} nodes, {sim_min} min) | {runs} |")
-print(f"| simulator: runs with a broken invariant | {sim_bad} |")
+print(f"| simulator: runs with a broken invariant (both) | {sim_bad} |")
+print(f"| simulator: every scenario at 200 nodes, runs / broken | {wide_runs} / {wide_bad} |")
+print(f"| fuzzing: minutes over all targets / targets with a finding | {fuzz_min} / {fuzz_bad} |")
 print(f"| real: agent restarts in {real_min} min (kill -9 or TERM) | {restarts} |")
 print(f"| real: violations (not all alive, or no ping, within 90 s of a restart) | {violations} |")
 m0 = [v for (m, pid), v in by_pid.items() if m == "m0"]
@@ -160,4 +202,4 @@ if others:
     print(f"| restarted agents: max RSS, MB | {max(x[1] for v in others for x in v)/1024:.1f} |")
     print(f"| restarted agents: max open descriptors | {max(x[2] for v in others for x in v)} |")
 PY
-[ "$violations" -eq 0 ] && [ "$sim_bad" -eq 0 ]
+[ "$violations" -eq 0 ] && [ "$sim_bad" -eq 0 ] && [ "$fuzz_bad" -eq 0 ]

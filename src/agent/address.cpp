@@ -18,6 +18,9 @@ std::optional<HostPort> parse_host_port(const std::string& text) {
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
   }
+  // No zone id ("%eth0"): a control address is handed to other machines (tokens, records), and an
+  // interface scope names an interface of this machine only, so it means nothing there.
+  if (host.find('%') != std::string::npos) return std::nullopt;
   boost::system::error_code ec;
   auto ip = boost::asio::ip::make_address(host, ec);
   unsigned p = 0;
