@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every build, test and demo dependency of weft from Debian's packages.
 # Idempotent: a second run finds everything present and installs nothing.
-# --no-install-recommends keeps apt from pulling a kernel image (see shared/netlab notes).
+# --no-install-recommends: only what is listed and its dependencies (recommends can pull in a kernel image).
 set -euo pipefail
 
 packages=(
@@ -10,7 +10,7 @@ packages=(
   libnl-3-dev libnl-genl-3-dev libnl-route-3-dev liblmdb-dev lmdb-utils
   libspdlog-dev libfmt-dev librapidcheck-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libqrencode-dev
-  iproute2 iptables procps curl
+  iproute2 iptables procps curl python3
   dnsutils knot-dnsutils dnsmasq-base
   wireguard-go wireguard-tools iputils-ping busybox-static docker.io
   stun-client coturn conntrack tcpdump

@@ -27,7 +27,7 @@ e2e_ns "$H1"; e2e_plug "$SW" "$H1" eth0 198.51.100.31/24
 D=$E2E_DIR/docker
 mkdir -p "$D/www"
 
-# --- dockerd inside machine 1's network namespace (its own mount namespace: see netlab notes)
+# --- dockerd inside machine 1's network namespace (in a mount namespace of its own: e2e_dockerd in lib.sh)
 trap 'e2e_docker_stop; e2e_cleanup' EXIT
 e2e_dockerd "$H1" "$D" "$E2E_DIR/dockerd.log"
 SOCK=$E2E_DOCKER_SOCK

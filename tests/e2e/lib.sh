@@ -75,7 +75,7 @@ wait_for() {
 # MODE eim: MASQUERADE (Linux keeps the source port when free: endpoint-independent mapping,
 # port-restricted filtering); sym: MASQUERADE --random-fully (a new port per destination). Like a
 # home router, it drops new inbound connections to itself (without that, a hole punch between
-# two such routers loses to the router's own conntrack entry; netlab's finding).
+# two such routers loses to the router's own conntrack entry).
 e2e_nat_router() {  # SWITCH ROUTER HOST WAN_ADDR LAN_PREFIX MODE
   local sw=$1 r=$2 h=$3 wan=$4 lan=$5 mode=$6
   e2e_ns "$r"
