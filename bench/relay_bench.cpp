@@ -24,7 +24,7 @@
 #include "agent/join_token.hpp"
 #include "gossip/codec.hpp"
 #include "gossip/seal.hpp"
-#include "stun/relay.hpp"
+#include "paths/relay.hpp"
 
 using namespace weft;
 using Clock = std::chrono::steady_clock;
@@ -117,9 +117,9 @@ int main(int argc, char** argv) {
     gossip::FrameSealer sx(gossip::Keyring(t->key), x, 1), sy(gossip::Keyring(t->key), y, 2);
     bind_end(tx, sx, x, y, to, false);
     uint64_t channel = bind_end(rx, sy, y, x, to, true);
-    packet.resize(stun::kRelayHeader + static_cast<size_t>(size), 0x5a);
-    stun::encode_relay_header(packet.data(), channel);
-    packet[stun::kRelayHeader] = 4;  // shaped like a WireGuard transport message
+    packet.resize(paths::kRelayHeader + static_cast<size_t>(size), 0x5a);
+    paths::encode_relay_header(packet.data(), channel);
+    packet[paths::kRelayHeader] = 4;  // shaped like a WireGuard transport message
   }
 
   std::atomic<bool> done{false};

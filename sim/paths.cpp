@@ -8,8 +8,8 @@
 
 #include "base/ipv4.hpp"
 #include "base/rng.hpp"
-#include "stun/candidates.hpp"
-#include "stun/path_select.hpp"
+#include "paths/candidates.hpp"
+#include "paths/path_select.hpp"
 
 namespace weft::sim {
 
@@ -49,7 +49,7 @@ struct Machine {
   std::map<std::string, std::string> mapping;  // symmetric: destination -> external endpoint
   uint16_t next_port = 40'000;
   std::vector<Device> devices;                 // by peer
-  std::vector<stun::PathSelector> selectors;   // by peer
+  std::vector<paths::PathSelector> selectors;   // by peer
   std::vector<char> relay_bound;               // by peer
 };
 
@@ -139,8 +139,8 @@ class PathSim {
     Device& b = m_[y].devices[x];
     report_.violation = "seed " + std::to_string(o_.seed) + ": machines " + std::to_string(x) + " (" + nat_name(m_[x].nat) +
                         ") and " + std::to_string(y) + " (" + nat_name(m_[y].nat) + ") " + what + "; ends: " +
-                        stun::path_name(m_[x].selectors[y].kind()) + " at " + a.endpoint + ", " +
-                        stun::path_name(m_[y].selectors[x].kind()) + " at " + b.endpoint;
+                        paths::path_name(m_[x].selectors[y].kind()) + " at " + a.endpoint + ", " +
+                        paths::path_name(m_[y].selectors[x].kind()) + " at " + b.endpoint;
   }
 
   bool session(const Device& d) const { return d.last_handshake && now_ < d.last_handshake + kRejectAfterMs; }
@@ -149,8 +149,8 @@ class PathSim {
     const Device& d = m_[x].devices[y];
     auto kind = m_[x].selectors[y].kind();
     if (!session(d)) return false;
-    return direct ? kind == stun::PathKind::direct && d.endpoint != proxy(y)
-                  : kind == stun::PathKind::relay && d.endpoint == proxy(y);
+    return direct ? kind == paths::PathKind::direct && d.endpoint != proxy(y)
+                  : kind == paths::PathKind::relay && d.endpoint == proxy(y);
   }
 
   // What machine x knows of y's endpoints, ranked as the agent ranks them.
@@ -166,15 +166,15 @@ class PathSim {
       observed.push_back({seen.substr(0, colon), static_cast<uint16_t>(std::stoi(seen.substr(colon + 1)))});
     }
     std::vector<std::string> out;
-    for (const auto& e : stun::rank_candidates(published, observed, {m_[x].lan})) out.push_back(endpoint(e.ip, e.port));
+    for (const auto& e : paths::rank_candidates(published, observed, {m_[x].lan})) out.push_back(endpoint(e.ip, e.port));
     return out;
   }
 
   void select(size_t x, size_t y) {
     Machine& m = m_[x];
     Device& d = m.devices[y];
-    stun::PathSelector& selector = m.selectors[y];
-    stun::PathInputs in;
+    paths::PathSelector& selector = m.selectors[y];
+    paths::PathInputs in;
     in.now = now_;
     in.epoch = std::max(m.started, m_[y].started);
     in.candidates = candidates(x, y);

@@ -227,10 +227,10 @@ void Agent::start() {
   randombytes_buf(&seed, sizeof seed);
   reflexive_ = std::make_unique<stun::ReflexiveProbe>(stun::ReflexiveProbe::Config{}, seed);
   randombytes_buf(&seed, sizeof seed);
-  stun::RelayTable::Config relay_config;
+  paths::RelayTable::Config relay_config;
   relay_config.pair_pps = options_.relay_pair_pps;
   relay_config.total_pps = options_.relay_total_pps;
-  relay_table_ = std::make_unique<stun::RelayTable>(relay_config, seed);
+  relay_table_ = std::make_unique<paths::RelayTable>(relay_config, seed);
   write_machine_record();
   write_wireguard_candidates(now_ms());
   uint64_t now = now_ms();
@@ -276,7 +276,7 @@ void Agent::receive_datagram() {
       uint8_t first = datagram_[0];
       if (first <= 3) {
         answer_stun(n);
-      } else if (first == stun::kRelayDataType) {
+      } else if (first == paths::kRelayDataType) {
         on_relay_datagram(n);
       } else if (first == gossip::kSealedFrameType) {
         auto from = format_host_port(datagram_from_.address(), datagram_from_.port());
@@ -463,7 +463,7 @@ std::vector<std::string> Agent::control_targets(const crdt::OwnerId& member, con
 // A member's published control candidates, as "ip:port".
 std::vector<std::string> Agent::control_candidates(const crdt::OwnerId& member) const {
   std::vector<std::string> out;
-  const auto* r = replica_->state().find(crdt::RecordKey{member, crdt::Kind::endpoint_candidates, stun::kControlCandidatesName});
+  const auto* r = replica_->state().find(crdt::RecordKey{member, crdt::Kind::endpoint_candidates, paths::kControlCandidatesName});
   if (!r || r->tombstone) return out;
   if (auto v = crdt::decode_endpoint_candidates(r->value))
     for (const auto& c : v->candidates) out.push_back(wg::format_endpoint(c.ip, c.port));
@@ -482,11 +482,11 @@ void Agent::write_control_candidates() {
     if (text != advertise_) v.candidates.push_back(crdt::Endpoint{ep.address().to_string(), ep.port()});
   }
   const auto* held =
-      replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::endpoint_candidates, stun::kControlCandidatesName});
+      replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::endpoint_candidates, paths::kControlCandidatesName});
   if (!held && v.candidates.empty()) return;
   auto value = crdt::encode_value(v);
   if (held && !held->tombstone && held->value == value) return;
-  replica_->put(crdt::Kind::endpoint_candidates, stun::kControlCandidatesName, value, now_ms());
+  replica_->put(crdt::Kind::endpoint_candidates, paths::kControlCandidatesName, value, now_ms());
 }
 
 void Agent::check_join(uint64_t now) {

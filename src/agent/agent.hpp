@@ -34,12 +34,12 @@
 #include "gossip/membership.hpp"
 #include "gossip/seal.hpp"
 #include "store/identity.hpp"
-#include "stun/candidates.hpp"
-#include "stun/control_routes.hpp"
-#include "stun/path_select.hpp"
+#include "paths/candidates.hpp"
+#include "paths/control_routes.hpp"
+#include "paths/path_select.hpp"
 #include "stun/reflexive.hpp"
-#include "stun/relay.hpp"
-#include "wg/access_plan.hpp"
+#include "paths/relay.hpp"
+#include "access/plan.hpp"
 #include "store/record_store.hpp"
 
 namespace weft::agent {
@@ -146,9 +146,9 @@ class Agent {
   // Access sessions (agent_access.cpp).
   void check_access_range();
   void audit(nlohmann::json event);
-  std::vector<wg::AccessSession> own_sessions() const;
+  std::vector<access::AccessSession> own_sessions() const;
   void expire_sessions(uint64_t now);
-  std::optional<crdt::Record> end_session(const wg::AccessSession& s, nlohmann::json event, uint64_t now);
+  std::optional<crdt::Record> end_session(const access::AccessSession& s, nlohmann::json event, uint64_t now);
   void apply_access_rules(uint64_t now);
   void audit_sessions(const wg::PeerSet& wanted, const wg::DeviceStatus& status, uint64_t now);
   void prune_sessions(uint64_t now);
@@ -173,7 +173,7 @@ class Agent {
 
   udp::socket udp_;
   std::unique_ptr<ControlStreams> streams_;
-  stun::ControlRoutes routes_;  // where members' datagrams go (behind NAT: where they come from)
+  paths::ControlRoutes routes_;  // where members' datagrams go (behind NAT: where they come from)
   boost::asio::steady_timer timer_;
   std::unique_ptr<LocalApi> api_;
   std::array<uint8_t, 65536> datagram_{};
@@ -194,11 +194,11 @@ class Agent {
   uint64_t next_host_try_ = 0;          // retry of host networking after an error
   uint64_t next_candidates_ = 0;        // interface addresses are read again (they change)
   std::vector<Ipv4Net> local_networks_;  // this machine's own networks: same-LAN candidates rank first
-  std::map<wg::Key, stun::PathSelector> paths_;
-  std::map<wg::Key, stun::PathChoice> path_choices_;
+  std::map<wg::Key, paths::PathSelector> paths_;
+  std::map<wg::Key, paths::PathChoice> path_choices_;
   bool paths_trying_ = false;
   bool relay_capable_ = false;  // published in the machine record: we relay for others
-  std::unique_ptr<stun::RelayTable> relay_table_;
+  std::unique_ptr<paths::RelayTable> relay_table_;
   std::map<crdt::OwnerId, std::shared_ptr<RelayEnd>> relay_ends_;  // by peer
   std::map<uint64_t, std::shared_ptr<RelayEnd>> relay_channels_;
   uint64_t relay_in_ = 0, relay_out_ = 0, relay_send_errors_ = 0, relay_malformed_ = 0, relay_not_ours_ = 0,

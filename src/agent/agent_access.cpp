@@ -19,8 +19,8 @@
 #include "base/hex.hpp"
 #include "crdt/subnet.hpp"
 #include "crdt/values.hpp"
-#include "wg/access_plan.hpp"
-#include "wg/access_wire.hpp"
+#include "access/plan.hpp"
+#include "access/wire.hpp"
 #include "wg/key_text.hpp"
 
 namespace weft::agent {
@@ -69,7 +69,7 @@ void Agent::check_access_range() {
   }
   auto range = Ipv4Net::parse(options_.access_range);
   if (!range) throw AgentError("--access-range " + options_.access_range + " is not an IPv4 prefix (or off)");
-  std::string why = wg::check_access_range(*range, cluster_.network, local_routes(options_.mesh.interface_name));
+  std::string why = access::check_access_range(*range, cluster_.network, local_routes(options_.mesh.interface_name));
   if (!why.empty()) {
     access_off_ = why + "; access sessions are off (choose another --access-range)";
     spdlog::error("{}", access_off_);
@@ -100,7 +100,7 @@ void Agent::audit(json event) {
   if (fd >= 0) ::close(fd);
 }
 
-std::vector<wg::AccessSession> Agent::own_sessions() const { return wg::sessions_of(replica_->state(), replica_->id()); }
+std::vector<access::AccessSession> Agent::own_sessions() const { return access::sessions_of(replica_->state(), replica_->id()); }
 
 // Tombstones for sessions whose time is up (audited with how late the removal came), and the
 // next deadline for the timer. Runs at every deadline and after a restart.
@@ -113,12 +113,12 @@ void Agent::expire_sessions(uint64_t now) {
     end_session(s, {{"event", "expire"}, {"expires_ms", s.value.expires_ms}, {"late_ms", now - s.value.expires_ms}}, now);
   }
 
-  next_access_expiry_ = wg::next_expiry(sessions, now).value_or(UINT64_MAX);
+  next_access_expiry_ = access::next_expiry(sessions, now).value_or(UINT64_MAX);
 }
 
 // Revoke and expiry alike: the record's tombstone (gossiped from the replica's outbox), the audit line with
 // the final byte counts, and what we remembered of the session forgotten.
-std::optional<crdt::Record> Agent::end_session(const wg::AccessSession& s, json event, uint64_t now) {
+std::optional<crdt::Record> Agent::end_session(const access::AccessSession& s, json event, uint64_t now) {
   auto r = replica_->erase(crdt::Kind::access_session, s.id, now);
   auto bytes = session_seen_[s.id];
   std::string what = event["event"].get<std::string>();
@@ -140,7 +140,7 @@ void Agent::apply_access_rules(uint64_t now) {
                               next_access_expiry_};
   if (key == access_rules_key_) return;
   try {
-    mesh_->set_access_rules(wg::access_rules(state, wg::live_sessions(own_sessions(), now), *mesh_->subnet()));
+    mesh_->set_access_rules(access::access_rules(state, access::live_sessions(own_sessions(), now), *mesh_->subnet()));
     access_rules_key_ = key;
   } catch (const wg::DeviceError& e) {
     spdlog::error("access rules: {}", e.what());
@@ -174,7 +174,7 @@ void Agent::prune_sessions(uint64_t now) {
   uint64_t version = state.kind_version(crdt::Kind::access_session);
   if (!options_.mesh.access_range || version == pruned_version_) return;
   std::set<wg::Key> live;
-  for (const auto& s : wg::live_sessions(own_sessions(), now)) live.insert(s.value.client_key);
+  for (const auto& s : access::live_sessions(own_sessions(), now)) live.insert(s.value.client_key);
   try {
     if (size_t n = mesh_->prune_access_peers(live)) spdlog::info("removed {} ended access session peer(s)", n);
     pruned_version_ = version;
@@ -236,7 +236,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   if (!options_.mesh.access_range) return error(409, access_off_);
   if (!mesh_->subnet() || !membership_->joined()) return error(503, "this machine has no /24 yet (joining); try again shortly");
   std::string why;
-  auto request = wg::parse_grant_request(req.body, &why);
+  auto request = access::parse_grant_request(req.body, &why);
   if (!request) return error(400, why);
   const auto& targets = request->targets;
   const auto& key = request->client_key;
@@ -244,17 +244,17 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   const auto& range = *options_.mesh.access_range;
   const auto& state = replica_->state();
   for (const auto& t : targets) {
-    if (auto bad = wg::check_target(t, range); !bad.empty()) return error(400, bad);
-    if (crdt::valid_service_name(t) && wg::resolve_targets(state, {t}, *mesh_->subnet()).empty())
+    if (auto bad = access::check_target(t, range); !bad.empty()) return error(400, bad);
+    if (crdt::valid_service_name(t) && access::resolve_targets(state, {t}, *mesh_->subnet()).empty())
       return error(404, "no service " + t + " in the cluster (weft service ls)");
   }
   // The range may have become a local route since the agent started.
-  if (auto bad = wg::check_access_range(range, cluster_.network, local_routes(options_.mesh.interface_name)); !bad.empty())
+  if (auto bad = access::check_access_range(range, cluster_.network, local_routes(options_.mesh.interface_name)); !bad.empty())
     return error(409, bad);
   crdt::AccessSessionValue v;
   v.client_key = key;
   auto sessions = own_sessions();
-  for (const auto& s : wg::live_sessions(sessions, now))
+  for (const auto& s : access::live_sessions(sessions, now))
     if (s.value.client_key == key) return error(409, "that public key already holds session " + s.id);
   bool machine_key = false;
   state.for_each_of_kind(crdt::Kind::machine, [&](const crdt::Record& r) {
@@ -262,7 +262,7 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
   });
   if (machine_key) return error(409, "that public key belongs to a machine of the cluster");
   auto block = wg::access_block(range, cluster_.network, *mesh_->subnet());
-  auto address = wg::allocate_access_address(block, sessions, now);
+  auto address = access::allocate_access_address(block, sessions, now);
   if (!address) return error(409, "the access block " + block.to_string() + " of this machine is full (253 live sessions)");
   std::string endpoint = request->endpoint;
   if (endpoint.empty()) {
@@ -283,14 +283,14 @@ ApiResponse Agent::handle_access(const ApiRequest& req) {
          {"targets", targets}, {"expires_ms", v.expires_ms}, {"expires", iso_time(v.expires_ms)}});
   spdlog::info("access session {} ({}) granted: {} until {}", id, label, v.address, iso_time(v.expires_ms));
   after_event();  // persisted and on the device before the client gets its config
-  auto resolved = wg::resolve_targets(replica_->state(), targets, *mesh_->subnet());
+  auto resolved = access::resolve_targets(replica_->state(), targets, *mesh_->subnet());
   return ApiResponse{200, "application/json",
                      json{{"id", id},
                           {"label", label},
                           {"address", v.address},
                           {"server_key", wg::key_to_base64(identity_->wireguard_public)},
                           {"endpoint", endpoint},
-                          {"allowed_ips", wg::client_allowed_ips(resolved)},
+                          {"allowed_ips", access::client_allowed_ips(resolved)},
                           {"expires_ms", v.expires_ms}}
                          .dump()};
 }

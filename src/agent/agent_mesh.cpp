@@ -38,8 +38,8 @@ void Agent::start_mesh() {
 
 namespace {
 
-std::vector<stun::InterfaceAddress> interface_addresses() {
-  std::vector<stun::InterfaceAddress> out;
+std::vector<paths::InterfaceAddress> interface_addresses() {
+  std::vector<paths::InterfaceAddress> out;
   ifaddrs* list = nullptr;
   if (getifaddrs(&list) != 0) return out;
   for (auto* a = list; a; a = a->ifa_next) {
@@ -62,7 +62,7 @@ std::optional<Ipv4> v4_of(const boost::asio::ip::address& ip) {
 // front of it changed, say). Both ends of a pair compute the same epoch from the records.
 uint64_t reachability_changed(const crdt::ClusterState& state, const crdt::OwnerId& owner) {
   uint64_t at = 0;
-  for (const auto* name : {&wg::kWireguardCandidatesName, &stun::kControlCandidatesName})
+  for (const auto* name : {&wg::kWireguardCandidatesName, &paths::kControlCandidatesName})
     if (const auto* r = state.find(crdt::RecordKey{owner, crdt::Kind::endpoint_candidates, *name})) at = std::max(at, r->hlc.millis());
   return at;
 }
@@ -74,7 +74,7 @@ uint64_t reachability_changed(const crdt::ClusterState& state, const crdt::Owner
 void Agent::write_wireguard_candidates(uint64_t now) {
   if (!mesh_) return;
   next_candidates_ = now + 30'000;
-  auto usable = stun::usable_interfaces(interface_addresses(), cluster_.network, options_.mesh.interface_name,
+  auto usable = paths::usable_interfaces(interface_addresses(), cluster_.network, options_.mesh.interface_name,
                                         options_.mesh.bridge);
   local_networks_.clear();
   for (const auto& a : usable) {
@@ -89,7 +89,7 @@ void Agent::write_wireguard_candidates(uint64_t now) {
   if (auto r = reflexive_->reflexive(); r && reflexive_->mapping() != stun::Mapping::address_dependent)
     if (!r->v6) reflexive_ip = Ipv4{uint32_t{r->ip[0]} << 24 | uint32_t{r->ip[1]} << 16 | uint32_t{r->ip[2]} << 8 | r->ip[3]};
   crdt::EndpointCandidatesValue v{
-      stun::own_candidates(advertise_wg, control_ip, usable, reflexive_ip, options_.mesh.listen_port)};
+      paths::own_candidates(advertise_wg, control_ip, usable, reflexive_ip, options_.mesh.listen_port)};
   auto value = crdt::encode_value(v);
   const crdt::Record* held =
       replica_->state().find(crdt::RecordKey{replica_->id(), crdt::Kind::endpoint_candidates, wg::kWireguardCandidatesName});
@@ -117,9 +117,9 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
   audit_sessions(wanted, status, now);
   for (auto& [key, want] : wanted) {
     if (want.access) continue;  // the client comes to us
-    stun::PathInputs in;
+    paths::PathInputs in;
     in.now = now;
-    auto ranked = stun::rank_candidates(wg::wireguard_candidates(state, want.owner), observed[want.owner], local_networks_);
+    auto ranked = paths::rank_candidates(wg::wireguard_candidates(state, want.owner), observed[want.owner], local_networks_);
     in.epoch = std::max(mine, reachability_changed(state, want.owner));
     for (const auto& c : ranked) in.candidates.push_back(wg::format_endpoint(c.ip, c.port));
     auto it = held.find(key);
@@ -129,7 +129,7 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
       if (auto before = path_choices_.find(key); before != path_choices_.end()) {
         want.endpoint = before->second.endpoint;
         want.keepalive = before->second.keepalive;
-        if (before->second.kind == stun::PathKind::trying) paths_trying_ = true;
+        if (before->second.kind == paths::PathKind::trying) paths_trying_ = true;
         continue;
       }
     } else {
@@ -141,15 +141,15 @@ void Agent::choose_paths(wg::PeerSet& wanted, const wg::DeviceStatus& status, ui
     auto& selector = paths_[key];
     in.relay = relay_for(want.owner, selector.wants_relay(now), now);
     auto choice = selector.step(in);
-    if (choice.kind == stun::PathKind::trying) paths_trying_ = true;
+    if (choice.kind == paths::PathKind::trying) paths_trying_ = true;
     want.endpoint = choice.endpoint;
     want.keepalive = choice.keepalive;
     want.kick = choice.kick;
     want.restart = choice.restart;
     auto& before = path_choices_[key];
     if (before.kind != choice.kind || before.endpoint != choice.endpoint || before.keepalive != choice.keepalive) {
-      if (before.kind != choice.kind || choice.kind != stun::PathKind::trying)
-        spdlog::info("peer {}: {} {} ({})", want.name, stun::path_name(choice.kind),
+      if (before.kind != choice.kind || choice.kind != paths::PathKind::trying)
+        spdlog::info("peer {}: {} {} ({})", want.name, paths::path_name(choice.kind),
                      choice.endpoint.empty() ? "-" : choice.endpoint, choice.reason);
     }
     before = choice;
@@ -209,7 +209,7 @@ wg::PeerSet Agent::wanted_mesh_peers(uint64_t now) const {
   std::optional<wg::AccessRouting> access;
   if (options_.mesh.access_range) access = wg::AccessRouting{*options_.mesh.access_range, cluster_.network};
   auto wanted = wg::wanted_peers(replica_->state(), live_members(), replica_->id(), wg::kDefaultKeepalive, access);
-  if (options_.mesh.access_range) wanted.merge(wg::session_peers(wg::live_sessions(own_sessions(), now)));  // a machine's key wins
+  if (options_.mesh.access_range) wanted.merge(access::session_peers(access::live_sessions(own_sessions(), now)));  // a machine's key wins
   return wanted;
 }
 
@@ -305,9 +305,9 @@ std::string Agent::peers_json() {
     j["id"] = w != wanted.end() ? json(to_hex(w->second.owner)) : json();
     j["wanted"] = w != wanted.end();
     if (auto c = path_choices_.find(p.public_key); c != path_choices_.end()) {
-      j["path"] = stun::path_name(c->second.kind);
+      j["path"] = paths::path_name(c->second.kind);
       j["reason"] = c->second.reason;
-      if (c->second.kind == stun::PathKind::relay && w != wanted.end()) j["relay"] = relay_name(w->second.owner);
+      if (c->second.kind == paths::PathKind::relay && w != wanted.end()) j["relay"] = relay_name(w->second.owner);
     }
     out.push_back(std::move(j));
   }

@@ -27,7 +27,7 @@ struct RelayEnd {
   stun::Address relay_at;     // where the relay's answers come from; frames go there
   std::unique_ptr<asio::ip::udp::socket> proxy;
   std::string proxy_endpoint;  // "127.0.0.1:PORT": the WireGuard endpoint of the relayed peer
-  std::array<uint8_t, stun::kRelayHeader + 65536> buffer{};  // header room in front of the packet
+  std::array<uint8_t, paths::kRelayHeader + 65536> buffer{};  // header room in front of the packet
   asio::ip::udp::endpoint from;
 };
 
@@ -77,7 +77,7 @@ void Agent::close_relay_end(const crdt::OwnerId& peer) {
 std::optional<std::string> Agent::relay_for(const crdt::OwnerId& peer, bool needed, uint64_t now) {
   std::optional<crdt::OwnerId> relay;
   if (needed && options_.relay != "off")
-    relay = stun::pick_relay(replica_->id(), peer, relay_capable_members());
+    relay = paths::pick_relay(replica_->id(), peer, relay_capable_members());
   auto it = relay_ends_.find(peer);
   if (!relay) {
     close_relay_end(peer);
@@ -160,13 +160,13 @@ void Agent::on_relay_bound(const crdt::OwnerId& sender, const gossip::RelayBound
 // WireGuard -> relay: the packet lands behind the header room; the header goes in front.
 void Agent::receive_proxy(std::shared_ptr<RelayEnd> end) {
   auto& e = *end;
-  e.proxy->async_receive_from(asio::buffer(e.buffer.data() + stun::kRelayHeader, e.buffer.size() - stun::kRelayHeader), e.from,
+  e.proxy->async_receive_from(asio::buffer(e.buffer.data() + paths::kRelayHeader, e.buffer.size() - paths::kRelayHeader), e.from,
                               [this, end](boost::system::error_code ec, size_t n) {
                                 if (ec == asio::error::operation_aborted || !end->proxy || !end->proxy->is_open()) return;
                                 if (!ec && n > 0 && end->ready) {
-                                  stun::encode_relay_header(end->buffer.data(), end->channel);
+                                  paths::encode_relay_header(end->buffer.data(), end->channel);
                                   boost::system::error_code sec;
-                                  udp_.send_to(asio::buffer(end->buffer.data(), stun::kRelayHeader + n), from_stun(end->relay_at), 0, sec);
+                                  udp_.send_to(asio::buffer(end->buffer.data(), paths::kRelayHeader + n), from_stun(end->relay_at), 0, sec);
                                   if (sec) ++relay_send_errors_;
                                   else ++relay_out_;
                                 }
@@ -177,7 +177,7 @@ void Agent::receive_proxy(std::shared_ptr<RelayEnd> end) {
 // A data frame on the control port: ours (from our relay, for a peer we relay with) goes to
 // WireGuard; one for a pair we relay is forwarded; anything else is dropped and counted.
 void Agent::on_relay_datagram(size_t n) {
-  auto frame = stun::decode_relay_frame({datagram_.data(), n});
+  auto frame = paths::decode_relay_frame({datagram_.data(), n});
   if (!frame) {
     ++relay_malformed_;
     return;

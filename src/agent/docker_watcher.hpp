@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "base/ipv4.hpp"
-#include "docker/engine_client.hpp"
+#include "agent/engine_client.hpp"
 #include "docker/engine_json.hpp"
 
 namespace weft::agent {

@@ -9,26 +9,26 @@
 #include <string_view>
 
 #include "base/ipv4.hpp"
-#include "wg/access_plan.hpp"
-#include "wg/access_wire.hpp"
+#include "access/plan.hpp"
+#include "access/wire.hpp"
 
 using namespace weft;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
   std::string why;
-  if (auto r = wg::parse_grant_request(text, &why)) {
-    if (!wg::valid_label(r->label) || r->targets.size() > wg::kMaxGrantTargets) std::abort();
-    if (!r->endpoint.empty() && !wg::valid_endpoint(r->endpoint)) std::abort();
+  if (auto r = access::parse_grant_request(text, &why)) {
+    if (!access::valid_label(r->label) || r->targets.size() > access::kMaxGrantTargets) std::abort();
+    if (!r->endpoint.empty() && !access::valid_endpoint(r->endpoint)) std::abort();
     static const Ipv4Net range = *Ipv4Net::parse("10.77.0.0/16");
-    for (const auto& t : r->targets) (void)wg::check_target(t, range);
+    for (const auto& t : r->targets) (void)access::check_target(t, range);
   } else if (why.empty()) {
     std::abort();
   }
   why.clear();
-  if (auto g = wg::parse_grant(text, &why)) {
-    wg::ClientConfig c{"", g->address, g->server_key, g->endpoint, g->allowed_ips, g->label, g->expires_ms};
-    auto conf = wg::render_wg_quick(c);
+  if (auto g = access::parse_grant(text, &why)) {
+    access::ClientConfig c{"", g->address, g->server_key, g->endpoint, g->allowed_ips, g->label, g->expires_ms};
+    auto conf = access::render_wg_quick(c);
     if (std::count(conf.begin(), conf.end(), '\n') != 10 || conf.find('\r') != std::string::npos) std::abort();
   } else if (why.empty()) {
     std::abort();

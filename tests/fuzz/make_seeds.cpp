@@ -12,7 +12,7 @@
 #include "dns/wire.hpp"
 #include "wg/genl_message.hpp"
 #include "stun/message.hpp"
-#include "stun/relay.hpp"
+#include "paths/relay.hpp"
 
 #include <netlink/genl/genl.h>
 #include <netlink/msg.h>
@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
   }
   if (target == "stun_message_fuzz") {
     using namespace weft::stun;
+    using namespace weft::paths;
     int n = 0;
     auto save = [&](const std::vector<uint8_t>& b) {
       std::ofstream f(dir / ("seed-" + std::to_string(n++)), std::ios::binary);
@@ -131,9 +132,9 @@ int main(int argc, char** argv) {
     // Data frames (a WireGuard transport header behind the relay header), and op runs: two
     // members bind each other, then frames go both ways, then expiry.
     std::vector<std::vector<uint8_t>> seeds;
-    std::vector<uint8_t> frame(weft::stun::kRelayHeader + 32, 0);
-    weft::stun::encode_relay_header(frame.data(), 0x0123456789abcdefULL);
-    frame[weft::stun::kRelayHeader] = 4;
+    std::vector<uint8_t> frame(weft::paths::kRelayHeader + 32, 0);
+    weft::paths::encode_relay_header(frame.data(), 0x0123456789abcdefULL);
+    frame[weft::paths::kRelayHeader] = 4;
     seeds.push_back(frame);
     seeds.push_back({0, 1, 2, 10, 0, 2, 1, 10, 1, 1, 3, 5, 1, 2, 3, 5, 2, 0, 0, 200, 1, 1, 3, 5});
     seeds.push_back({0, 1, 2, 10, 1, 1, 3, 5, 1, 4, 3, 254, 0, 3, 3, 1, 3, 1, 1, 1});

@@ -8,10 +8,11 @@
 #include <cstring>
 #include <span>
 
-#include "stun/relay.hpp"
+#include "paths/relay.hpp"
 
 using namespace weft;
 using namespace weft::stun;
+using namespace weft::paths;
 
 namespace {
 

@@ -4,11 +4,12 @@
 
 #include "crdt/anti_entropy.hpp"
 #include "support/keys.hpp"
-#include "wg/access_plan.hpp"
+#include "access/plan.hpp"
 #include "wg/key_text.hpp"
 
 using namespace weft;
 using namespace weft::wg;
+using namespace weft::access;
 
 namespace {
 

@@ -4,10 +4,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include "wg/access_plan.hpp"
-#include "wg/access_wire.hpp"
+#include "access/plan.hpp"
+#include "access/wire.hpp"
 
 using namespace weft::wg;
+using namespace weft::access;
 
 namespace {
 

@@ -2,14 +2,15 @@
 // and per-peer path selection, driven by hand: virtual wall-clock time, no device.
 #include <gtest/gtest.h>
 
-#include "stun/candidates.hpp"
-#include "stun/path_select.hpp"
-#include "stun/relay.hpp"
+#include "paths/candidates.hpp"
+#include "paths/path_select.hpp"
+#include "paths/relay.hpp"
 
 #include <set>
 
 using namespace weft;
 using namespace weft::stun;
+using namespace weft::paths;
 
 namespace {
 

@@ -5,10 +5,11 @@
 #include <arpa/inet.h>
 
 #include "stun/binding.hpp"
-#include "stun/control_routes.hpp"
+#include "paths/control_routes.hpp"
 #include "stun/message.hpp"
 
 using namespace weft::stun;
+using namespace weft::paths;
 
 namespace {
 

@@ -7,7 +7,7 @@
 #include "crdt/subnet.hpp"
 #include "crdt/values.hpp"
 #include "support/keys.hpp"
-#include "wg/firewall.hpp"
+#include "wg/firewall_rules.hpp"
 #include "wg/peer_plan.hpp"
 
 using namespace weft;

@@ -1,8 +1,8 @@
-#include "stun/control_routes.hpp"
+#include "paths/control_routes.hpp"
 
 #include <algorithm>
 
-namespace weft::stun {
+namespace weft::paths {
 
 void ControlRoutes::heard(const crdt::OwnerId& member, const std::string& address, uint64_t now) {
   auto& h = heard_[member];
@@ -25,4 +25,4 @@ std::vector<std::string> ControlRoutes::targets(const crdt::OwnerId& member, con
   return out;
 }
 
-}  // namespace weft::stun
+}  // namespace weft::paths

@@ -13,7 +13,9 @@
 
 #include "wg/device.hpp"
 
-namespace weft::wg {
+namespace weft::access {
+
+using wg::Key;
 
 inline constexpr size_t kMaxGrantTargets = 32;
 
@@ -46,4 +48,4 @@ bool valid_label(std::string_view label);
 // port 1-65535; nothing else (no spaces, no control characters).
 bool valid_endpoint(std::string_view endpoint);
 
-}  // namespace weft::wg
+}  // namespace weft::access

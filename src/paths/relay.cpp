@@ -1,8 +1,8 @@
-#include "stun/relay.hpp"
+#include "paths/relay.hpp"
 
 #include <algorithm>
 
-namespace weft::stun {
+namespace weft::paths {
 
 std::optional<RelayFrame> decode_relay_frame(std::span<const uint8_t> bytes) {
   if (bytes.size() <= kRelayHeader || bytes[0] != kRelayDataType) return std::nullopt;
@@ -137,4 +137,4 @@ void RelayTable::expire(uint64_t now) {
   }
 }
 
-}  // namespace weft::stun
+}  // namespace weft::paths

@@ -1,4 +1,4 @@
-#include "wg/access_wire.hpp"
+#include "access/wire.hpp"
 
 #include <charconv>
 
@@ -6,10 +6,10 @@
 #include <sodium.h>
 
 #include "base/ipv4.hpp"
-#include "wg/access_plan.hpp"
+#include "access/plan.hpp"
 #include "wg/key_text.hpp"
 
-namespace weft::wg {
+namespace weft::access {
 
 using json = nlohmann::json;
 
@@ -115,7 +115,7 @@ std::optional<GrantRequest> parse_grant_request(std::string_view body, std::stri
   if (!pubkey) return std::nullopt;
   if (pubkey->empty())
     return fail<GrantRequest>(why, "pubkey: the client's WireGuard public key is required (the CLI makes a key pair when you bring none)");
-  auto key = key_from_base64(*pubkey);
+  auto key = wg::key_from_base64(*pubkey);
   if (!key || sodium_is_zero(key->data(), key->size()))
     return fail<GrantRequest>(why, "pubkey is not a WireGuard public key (44 characters of base64, 32 bytes, not zero)");
   r.client_key = *key;
@@ -150,7 +150,7 @@ std::optional<Grant> parse_grant(std::string_view body, std::string* why) {
     return fail<Grant>(why, "the agent's answer has a bad session id");
   auto address = Ipv4Net::parse(g.address);
   if (!address || address->prefix != 32 || !valid_cidr(g.address)) return fail<Grant>(why, "the agent's answer has a bad address");
-  if (!key_from_base64(g.server_key)) return fail<Grant>(why, "the agent's answer has a bad server key");
+  if (!wg::key_from_base64(g.server_key)) return fail<Grant>(why, "the agent's answer has a bad server key");
   if (!valid_endpoint(g.endpoint)) return fail<Grant>(why, "the agent's answer has a bad endpoint");
   auto allowed = in.find("allowed_ips");
   if (allowed == in.end() || !allowed->is_array()) return fail<Grant>(why, "the agent's answer has no allowed_ips list");
@@ -164,4 +164,4 @@ std::optional<Grant> parse_grant(std::string_view body, std::string* why) {
   return g;
 }
 
-}  // namespace weft::wg
+}  // namespace weft::access

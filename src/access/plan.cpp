@@ -1,11 +1,11 @@
-#include "wg/access_plan.hpp"
+#include "access/plan.hpp"
 
 #include <algorithm>
 #include <charconv>
 #include <ctime>
 #include <set>
 
-namespace weft::wg {
+namespace weft::access {
 
 std::optional<uint64_t> parse_ttl(std::string_view text, std::string* why) {
   auto fail = [&](const std::string& reason) -> std::optional<uint64_t> {
@@ -147,10 +147,10 @@ std::vector<AccessSession> live_sessions(const std::vector<AccessSession>& sessi
 PeerSet session_peers(const std::vector<AccessSession>& live) {
   PeerSet peers;
   for (const auto& s : live) {
-    WantedPeer p;
+    wg::WantedPeer p;
     p.name = "access " + s.id;
     p.access = true;
-    p.keepalive = kDefaultKeepalive;
+    p.keepalive = wg::kDefaultKeepalive;
     std::string address = s.value.address;
     if (address.find('/') == std::string::npos) address += "/32";
     p.allowed_ips = {address};
@@ -205,4 +205,4 @@ std::string render_wg_quick(const ClientConfig& c) {
   return out;
 }
 
-}  // namespace weft::wg
+}  // namespace weft::access

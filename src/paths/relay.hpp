@@ -20,7 +20,9 @@
 #include "crdt/record.hpp"
 #include "stun/message.hpp"
 
-namespace weft::stun {
+namespace weft::paths {
+
+using stun::Address;
 
 inline constexpr uint8_t kRelayDataType = 0xD7;  // not STUN (0-3), not a sealed frame (0xC8)
 inline constexpr size_t kRelayHeader = 9;
@@ -91,4 +93,4 @@ class RelayTable {
   RelayCounters counters_;
 };
 
-}  // namespace weft::stun
+}  // namespace weft::paths

@@ -1,4 +1,4 @@
-#include "docker/engine_client.hpp"
+#include "agent/engine_client.hpp"
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>

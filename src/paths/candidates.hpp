@@ -17,7 +17,7 @@
 #include "base/ipv4.hpp"
 #include "crdt/values.hpp"
 
-namespace weft::stun {
+namespace weft::paths {
 
 struct InterfaceAddress {
   std::string interface_name;
@@ -41,4 +41,4 @@ std::vector<crdt::Endpoint> rank_candidates(const std::vector<crdt::Endpoint>& p
 
 bool is_private(Ipv4 ip);  // RFC 1918, RFC 6598 (CGNAT), loopback, link-local
 
-}  // namespace weft::stun
+}  // namespace weft::paths

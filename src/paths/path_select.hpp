@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-namespace weft::stun {
+namespace weft::paths {
 
 enum class PathKind { none, trying, direct, relay };
 const char* path_name(PathKind kind);
@@ -93,4 +93,4 @@ class PathSelector {
   std::string round_why_;  // why this round of direct attempts began
 };
 
-}  // namespace weft::stun
+}  // namespace weft::paths

@@ -14,7 +14,7 @@
 
 #include "crdt/record.hpp"
 
-namespace weft::stun {
+namespace weft::paths {
 
 // The endpoint_candidates record that carries a machine's control addresses other than the
 // advertised one (its reflexive address behind an endpoint-independent NAT).
@@ -46,4 +46,4 @@ class ControlRoutes {
   std::map<crdt::OwnerId, Heard> heard_;
 };
 
-}  // namespace weft::stun
+}  // namespace weft::paths

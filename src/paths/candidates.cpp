@@ -1,9 +1,9 @@
-#include "stun/candidates.hpp"
+#include "paths/candidates.hpp"
 
 #include <algorithm>
 #include <array>
 
-namespace weft::stun {
+namespace weft::paths {
 
 namespace {
 
@@ -76,4 +76,4 @@ std::vector<crdt::Endpoint> rank_candidates(const std::vector<crdt::Endpoint>& p
   return out;
 }
 
-}  // namespace weft::stun
+}  // namespace weft::paths

@@ -17,10 +17,15 @@
 #include "base/ipv4.hpp"
 #include "crdt/state.hpp"
 #include "crdt/values.hpp"
-#include "wg/firewall.hpp"
+#include "wg/firewall_rules.hpp"
 #include "wg/peer_plan.hpp"
 
-namespace weft::wg {
+namespace weft::access {
+
+// Sessions become WireGuard peers and firewall rules: the device layer's types.
+using wg::FirewallRule;
+using wg::Key;
+using wg::PeerSet;
 
 inline constexpr uint64_t kMaxTtlMs = 30ull * 24 * 3600 * 1000;  // 30 days
 
@@ -91,4 +96,4 @@ struct ClientConfig {
 // A wg-quick .conf.
 std::string render_wg_quick(const ClientConfig& c);
 
-}  // namespace weft::wg
+}  // namespace weft::access

@@ -1,8 +1,8 @@
-#include "stun/path_select.hpp"
+#include "paths/path_select.hpp"
 
 #include <algorithm>
 
-namespace weft::stun {
+namespace weft::paths {
 
 const char* path_name(PathKind kind) {
   switch (kind) {
@@ -151,4 +151,4 @@ PathChoice PathSelector::step(const PathInputs& in) {
   return c;
 }
 
-}  // namespace weft::stun
+}  // namespace weft::paths
