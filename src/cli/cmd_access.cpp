@@ -92,12 +92,7 @@ void add_access_commands(Registry& reg) {
 
   auto* access_ls = access->add_subcommand("ls", "this machine's sessions");
   add_common(*access_ls, shared, true);
-  reg.add(access_ls, [&shared] {
-    auto r = api(shared.data_dir, "GET", "/v1/access");
-    if (shared.as_json) print_json(r);
-    else print_access(r);
-    return 0;
-  });
+  reg.add(access_ls, [&shared] { return show(shared, "/v1/access", print_access); });
 
   auto* access_revoke = access->add_subcommand("revoke", "end a session now");
   add_common(*access_revoke, shared, false);

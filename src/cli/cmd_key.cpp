@@ -49,11 +49,9 @@ void add_key_commands(Registry& reg) {
   auto* key_ls = key->add_subcommand("ls", "installed keys (ids only)");
   add_common(*key_ls, shared, true);
   reg.add(key_ls, [&shared] {
-    auto r = api(shared.data_dir, "GET", "/v1/keys");
-    if (shared.as_json) print_json(r);
-    else
-      for (const auto& k : r) std::cout << k["id"].get<std::string>() << (k["primary"].get<bool>() ? "  primary" : "") << "\n";
-    return 0;
+    return show(shared, "/v1/keys", [](const json& keys) {
+      for (const auto& k : keys) std::cout << k["id"].get<std::string>() << (k["primary"].get<bool>() ? "  primary" : "") << "\n";
+    });
   });
 }
 

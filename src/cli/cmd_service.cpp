@@ -68,12 +68,7 @@ void add_service_commands(Registry& reg) {
 
   auto* svc_ls = service->add_subcommand("ls", "list services");
   add_common(*svc_ls, shared, true);
-  reg.add(svc_ls, [&shared] {
-    auto r = api(shared.data_dir, "GET", "/v1/services");
-    if (shared.as_json) print_json(r);
-    else print_services(r);
-    return 0;
-  });
+  reg.add(svc_ls, [&shared] { return show(shared, "/v1/services", print_services); });
 }
 
 }  // namespace weft::cli

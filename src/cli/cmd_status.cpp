@@ -53,21 +53,11 @@ void add_status_commands(Registry& reg) {
 
   auto* status = reg.app.add_subcommand("status", "this machine");
   add_common(*status, shared, true);
-  reg.add(status, [&shared] {
-    auto s = api(shared.data_dir, "GET", "/v1/status");
-    if (shared.as_json) print_json(s);
-    else print_status(s);
-    return 0;
-  });
+  reg.add(status, [&shared] { return show(shared, "/v1/status", print_status); });
 
   auto* members = reg.app.add_subcommand("members", "the cluster's members");
   add_common(*members, shared, true);
-  reg.add(members, [&shared] {
-    auto m = api(shared.data_dir, "GET", "/v1/members");
-    if (shared.as_json) print_json(m);
-    else print_members(m);
-    return 0;
-  });
+  reg.add(members, [&shared] { return show(shared, "/v1/members", print_members); });
 
   auto* leave = reg.app.add_subcommand("leave", "leave the cluster gracefully and stop the agent");
   add_common(*leave, shared, false);
@@ -81,12 +71,7 @@ void add_status_commands(Registry& reg) {
 
   auto* peers = reg.app.add_subcommand("peers", "WireGuard peers: endpoint, path, handshake, traffic");
   add_common(*peers, shared, true);
-  reg.add(peers, [&shared] {
-    auto p = api(shared.data_dir, "GET", "/v1/peers");
-    if (shared.as_json) print_json(p);
-    else print_peers(p);
-    return 0;
-  });
+  reg.add(peers, [&shared] { return show(shared, "/v1/peers", print_peers); });
 }
 
 }  // namespace weft::cli

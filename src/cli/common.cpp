@@ -22,4 +22,11 @@ json api(const std::string& data_dir, const std::string& method, const std::stri
 
 void print_json(const json& j) { std::cout << j.dump(2) << "\n"; }
 
+int show(const Shared& shared, const std::string& target, void (*print_text)(const json&)) {
+  auto r = api(shared.data_dir, "GET", target);
+  if (shared.as_json) print_json(r);
+  else print_text(r);
+  return 0;
+}
+
 }  // namespace weft::cli

@@ -33,4 +33,7 @@ json api(const std::string& data_dir, const std::string& method, const std::stri
 // What --json prints.
 void print_json(const json& j);
 
+// The read-only commands: GET `target` from the agent, then print it as JSON (--json) or as text.
+int show(const Shared& shared, const std::string& target, void (*print_text)(const json&));
+
 }  // namespace weft::cli
