@@ -202,7 +202,7 @@ class Agent {
   std::map<crdt::OwnerId, std::shared_ptr<RelayEnd>> relay_ends_;  // by peer
   std::map<uint64_t, std::shared_ptr<RelayEnd>> relay_channels_;
   uint64_t relay_in_ = 0, relay_out_ = 0, relay_send_errors_ = 0, relay_malformed_ = 0, relay_not_ours_ = 0,
-           relay_refused_ = 0;
+           relay_refused_ = 0, relay_refused_not_live_ = 0;
   std::map<crdt::OwnerId, uint64_t> observed_published_;  // per peer, when we last wrote what we see
   uint64_t mesh_held_ = 0;              // reconciles held back: no complete sync in this run yet
   std::array<uint64_t, 5> held_key_{};

@@ -113,7 +113,10 @@ std::string Agent::metrics_text() const {
   line("weft_relay_dropped_total", "reason=\"malformed\"", relay_malformed_);
   line("weft_relay_dropped_total", "reason=\"not_ours\"", relay_not_ours_);
   line("weft_relay_binds_total", "result=\"accepted\"", rc.binds);
-  line("weft_relay_binds_total", "result=\"refused\"", rc.refused_binds + relay_refused_);
+  line("weft_relay_binds_total", "result=\"refused\"", rc.refused_binds + relay_refused_ + relay_refused_not_live_);
+  line("weft_relay_bind_refusals_total", "reason=\"table_full\"", rc.refused_full);
+  line("weft_relay_bind_refusals_total", "reason=\"member_quota\"", rc.refused_quota);
+  line("weft_relay_bind_refusals_total", "reason=\"not_live\"", relay_refused_not_live_);
   line("weft_relayed_packets_total", "way=\"to_relay\"", relay_out_);
   line("weft_relayed_packets_total", "way=\"from_relay\"", relay_in_);
   line("weft_relay_send_errors_total", "", relay_send_errors_);

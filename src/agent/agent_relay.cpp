@@ -110,6 +110,12 @@ void Agent::on_relay_bind(const crdt::OwnerId& sender, const gossip::RelayBind& 
     ++relay_refused_;
     return;
   }
+  // Only for pairs of live members: a made-up peer id costs the relay nothing.
+  auto live = live_members();
+  if (!live.contains(sender) || !live.contains(bind.peer)) {
+    ++relay_refused_not_live_;
+    return;
+  }
   auto bound = relay_table_->bind(sender, bind.peer, to_stun(hp->ip, hp->port), now_ms());
   if (!bound) {
     ++relay_refused_;

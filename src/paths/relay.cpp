@@ -66,8 +66,16 @@ std::optional<RelayTable::Bound> RelayTable::bind(const crdt::OwnerId& member, c
   if (it == channel_of_.end()) {
     if (pairs_.size() >= config_.max_pairs) {
       ++counters_.refused_binds;
+      ++counters_.refused_full;
       return std::nullopt;
     }
+    size_t& opened = opened_[member];
+    if (opened >= config_.max_pairs_per_member) {
+      ++counters_.refused_binds;
+      ++counters_.refused_quota;
+      return std::nullopt;
+    }
+    ++opened;
     uint64_t channel;
     do {  // xorshift64*: channels are not secrets (sources are checked), only distinct
       rng_ ^= rng_ >> 12;
@@ -81,6 +89,7 @@ std::optional<RelayTable::Bound> RelayTable::bind(const crdt::OwnerId& member, c
     p.bucket.per_s = config_.pair_pps;
     p.bucket.tokens = static_cast<double>(config_.pair_pps) / 10.0;
     p.bucket.at = now;
+    p.opener = member;
     pairs_.emplace(channel, p);
     it = channel_of_.emplace(std::make_pair(key.first, key.second), channel).first;
   }
@@ -130,6 +139,7 @@ void RelayTable::expire(uint64_t now) {
       }
     if (!p.lo.bound && !p.hi.bound) {
       channel_of_.erase({p.lo.member, p.hi.member});
+      if (auto o = opened_.find(p.opener); o != opened_.end() && --o->second == 0) opened_.erase(o);
       it = pairs_.erase(it);
     } else {
       ++it;

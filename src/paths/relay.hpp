@@ -43,6 +43,7 @@ std::optional<crdt::OwnerId> pick_relay(const crdt::OwnerId& a, const crdt::Owne
 struct RelayCounters {
   uint64_t forwarded = 0, unknown_channel = 0, wrong_source = 0, peer_unbound = 0, rate_limited = 0;
   uint64_t binds = 0, refused_binds = 0, expired = 0;
+  uint64_t refused_full = 0, refused_quota = 0;  // of refused_binds: the table, or the member's share of it
 };
 
 class RelayTable {
@@ -52,6 +53,8 @@ class RelayTable {
     uint64_t pair_pps = 50'000;    // per pair, both directions together (~560 Mbit/s of 1400-byte packets)
     uint64_t total_pps = 500'000;  // everything this relay forwards
     size_t max_pairs = 4096;
+    // Pairs one member may open: no member, honest or not, can fill the table for the others.
+    size_t max_pairs_per_member = 256;
   };
   struct Bound {
     uint64_t channel = 0;
@@ -60,7 +63,7 @@ class RelayTable {
 
   RelayTable(Config config, uint64_t seed);
   // `member` (authenticated) asks from `from` to be relayed to `peer`; nullopt: refused (itself
-  // as peer, or the table is full).
+  // as peer, the table is full, or the member already opened its share of pairs).
   std::optional<Bound> bind(const crdt::OwnerId& member, const crdt::OwnerId& peer, const Address& from, uint64_t now);
   // Where a data frame on `channel` from `from` goes; nullopt (counted by reason) otherwise.
   std::optional<Address> forward(uint64_t channel, const Address& from, uint64_t now);
@@ -84,11 +87,13 @@ class RelayTable {
   struct Pair {
     End lo, hi;  // by member id
     Bucket bucket;
+    crdt::OwnerId opener{};  // whose bind created it: the pair counts against its share
   };
   Config config_;
   uint64_t rng_;
   std::map<std::pair<crdt::OwnerId, crdt::OwnerId>, uint64_t> channel_of_;
   std::unordered_map<uint64_t, Pair> pairs_;
+  std::map<crdt::OwnerId, size_t> opened_;  // pairs each member opened that are still held
   Bucket total_;
   RelayCounters counters_;
 };

@@ -280,6 +280,54 @@ TEST_F(AgentCluster, GarbageTruncatedAndReplayedDatagramsOnlyMoveDropCounters) {
   EXPECT_EQ(members(0).size(), 2u);
 }
 
+// A holder of the cluster key, speaking as a live member, asks the relay to carry it to 300
+// made-up peers (4,100 once filled the relay table): each is refused before the table is
+// touched, since a relay binds only pairs of live members.
+TEST_F(AgentCluster, RelayBindsForMadeUpPeersAreRefused) {
+  std::string token = init_first();
+  start(0);
+  add(token);
+  ASSERT_TRUE(test::wait_until([&] { return members(0).size() == 2 && all_see("m1", "alive"); }, 20s));
+  ASSERT_TRUE(test::wait_until([&] {
+    auto st = json::parse(test::run({kWeft, "status", "--json", "--data-dir", agents_[0].dir}).output, nullptr, false);
+    return st.is_object() && st.value("relay_capable", false);
+  }, 30s)) << "m0 never became relay-capable";
+  std::string why;
+  auto parsed = agent::JoinToken::decode(token, &why);
+  ASSERT_TRUE(parsed) << why;
+  auto m1 = json::parse(test::run({kWeft, "status", "--json", "--data-dir", agents_[1].dir}).output);
+  auto m1_id = from_hex(m1["id"].get<std::string>());
+  ASSERT_TRUE(m1_id && m1_id->size() == 32);
+  gossip::MemberId as_m1{};
+  std::memcpy(as_m1.data(), m1_id->data(), 32);
+  gossip::FrameSealer sealer(gossip::Keyring(parsed->key), as_m1, 1234);
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  ASSERT_GE(s, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(std::stoi(agents_[0].address.substr(10))));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  for (int i = 0; i < 300; ++i) {
+    gossip::Message m;
+    m.from = as_m1;
+    gossip::RelayBind bind;
+    bind.peer.fill(static_cast<uint8_t>(i));
+    bind.peer[31] = 0xEE;
+    m.body = bind;
+    auto now_ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                            std::chrono::system_clock::now().time_since_epoch()).count());
+    std::string frame = sealer.seal(gossip::encode_message(m), now_ms);
+    sendto(s, frame.data(), frame.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+  }
+  close(s);
+  ASSERT_TRUE(test::wait_until([&] {
+    auto refused = metric(0, "weft_relay_bind_refusals_total{reason=\"not_live\"}");
+    return !refused.empty() && std::stoul(refused) >= 290;  // loopback may drop a few datagrams
+  }, 10s)) << metric(0, "weft_relay_bind_refusals_total{reason=\"not_live\"}");
+  EXPECT_EQ(metric(0, "weft_relay_pairs"), "0");
+  EXPECT_TRUE(all_see("m1", "alive"));
+}
+
 TEST_F(AgentCluster, SetupErrorsAreClearAndNonZero) {
   std::string token = init_first();
   start(0);

@@ -417,6 +417,26 @@ TEST(RelayTable, PerPairAndTotalRatesAndATableLimit) {
   EXPECT_EQ(t.counters().refused_binds, 1u);
 }
 
+// One member binding made-up peers (4,100 of them once filled the 4,096 slots) stops at its
+// share; others still bind, and the share comes back as its pairs expire.
+TEST(RelayTable, OneMemberCannotFillTheTable) {
+  RelayTable::Config c;
+  c.max_pairs = 64;
+  c.max_pairs_per_member = 8;
+  RelayTable t(c, 1);
+  int bound = 0;
+  for (uint8_t peer = 10; peer < 110; ++peer) bound += t.bind(id(1), id(peer), at(10, 1), 0) ? 1 : 0;
+  EXPECT_EQ(bound, 8);
+  EXPECT_EQ(t.counters().refused_quota, 92u);
+  EXPECT_EQ(t.counters().refused_full, 0u);
+  // The peer end of a pair that member 1 opened binds it without using a share of its own.
+  EXPECT_TRUE(t.bind(id(10), id(1), at(20, 2), 0));
+  EXPECT_TRUE(t.bind(id(2), id(3), at(30, 3), 0));
+  t.expire(61'000);
+  EXPECT_EQ(t.pairs(), 0u);
+  EXPECT_TRUE(t.bind(id(1), id(200), at(10, 1), 61'000));  // its share is back
+}
+
 TEST(RelayPick, BothEndsPickTheSameRelayAndNeverAnEnd) {
   std::vector<crdt::OwnerId> capable{id(1), id(5), id(6), id(7)};
   auto r1 = pick_relay(id(1), id(2), capable);
