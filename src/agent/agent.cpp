@@ -302,6 +302,12 @@ void Agent::answer_stun(size_t n) {
     else ++drops_.stun_dropped;
     return;
   }
+  // Anyone may ask (that is what STUN is for), but no source gets more than its share of
+  // answers: the control port is not a reflector for traffic aimed at someone else.
+  if (!stun_limit_.allow(from, now_ms())) {
+    ++stun_rate_limited_;
+    return;
+  }
   ++stun_answered_;
   send_stun(datagram_from_, std::move(*reply));  // as it came (an IPv6 socket sees v4-mapped peers)
 }

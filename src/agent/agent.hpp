@@ -37,6 +37,7 @@
 #include "paths/candidates.hpp"
 #include "paths/control_routes.hpp"
 #include "paths/path_select.hpp"
+#include "stun/rate_limit.hpp"
 #include "stun/reflexive.hpp"
 #include "paths/relay.hpp"
 #include "access/plan.hpp"
@@ -227,7 +228,8 @@ class Agent {
   uint64_t member_changes_ = 0;  // bumps on every membership event (the DNS view's liveness)
   std::unique_ptr<Rng> dns_rng_;
   uint64_t dns_refused_ = 0, dns_formerr_ = 0, dns_nxdomain_ = 0;
-  uint64_t stun_answered_ = 0;
+  uint64_t stun_answered_ = 0, stun_rate_limited_ = 0;
+  stun::SourceRateLimit stun_limit_{stun::SourceRateLimit::Config{}};
   uint64_t stun_responses_ = 0;         // answers to our own Binding requests
   std::unique_ptr<stun::ReflexiveProbe> reflexive_;
   uint64_t next_reflexive_ = 0;

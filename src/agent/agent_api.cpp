@@ -102,6 +102,7 @@ std::string Agent::metrics_text() const {
   line("weft_frames_dropped_total", "reason=\"not_control\"", drops_.not_control);
   line("weft_frames_dropped_total", "reason=\"stun\"", drops_.stun_dropped);
   line("weft_stun_answered_total", "", stun_answered_);
+  line("weft_stun_rate_limited_total", "", stun_rate_limited_);
   line("weft_stun_responses_total", "", stun_responses_);
   const auto& rc = relay_table_->counters();
   line("weft_relay_pairs", "", relay_table_->pairs());

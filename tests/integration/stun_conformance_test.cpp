@@ -81,6 +81,35 @@ TEST_F(StunAgent, GarbageThatLooksLikeStunIsCountedNotAnswered) {
       << metrics();
 }
 
+// Anyone may ask, but one source gets its burst of answers and then its rate: 200 requests at
+// once get at most the burst (40) back, and the rest are counted, not answered.
+TEST_F(StunAgent, OneSourceGetsItsShareOfAnswersNotMore) {
+  int s = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(port_);
+  for (int i = 0; i < 200; ++i) {
+    stun::Message m;
+    m.transaction = {0x21, 0x12, 0xA4, 0x42, static_cast<uint8_t>(i)};
+    auto bytes = stun::encode(m);
+    sendto(s, bytes.data(), bytes.size(), 0, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  }
+  timeval tv{1, 0};
+  setsockopt(s, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  int answers = 0;
+  uint8_t buf[512];
+  while (recv(s, buf, sizeof buf, 0) > 0) ++answers;
+  close(s);
+  EXPECT_GT(answers, 0);
+  EXPECT_LE(answers, 45);  // the burst, and what 20/s refills while they arrive
+  ASSERT_TRUE(test::wait_until([&] {
+    auto m = metrics();
+    auto pos = m.find("weft_stun_rate_limited_total ");
+    return pos != std::string::npos && std::stoul(m.substr(pos + 29)) >= 100;
+  }, 10s)) << metrics();
+}
+
 // Three agents on three loopback addresses ask each other who they are: each learns its own
 // control address and, with answers from two distinct addresses, an endpoint-independent
 // mapping (there is no NAT on loopback).

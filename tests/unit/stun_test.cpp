@@ -7,6 +7,7 @@
 #include "stun/binding.hpp"
 #include "paths/control_routes.hpp"
 #include "stun/message.hpp"
+#include "stun/rate_limit.hpp"
 
 using namespace weft::stun;
 using namespace weft::paths;
@@ -279,3 +280,30 @@ TEST(ControlRoutes, AMemberHeardRecentlyIsAnsweredWhereItWasHeardUntilThatGoesSt
   routes.forget(a);
   EXPECT_EQ(routes.size(), 0u);
 }
+
+// One source gets its burst, then its rate; another source has its own budget; a full table of
+// busy sources refuses a newcomer until idle ones age out.
+TEST(SourceRateLimit, EachSourceGetsItsShareOfAnswers) {
+  SourceRateLimit::Config c;
+  c.per_s = 10;
+  c.burst = 5;
+  c.max_sources = 2;
+  SourceRateLimit limit(c);
+  Address a, b, other;
+  a.ip[0] = 192, a.port = 1;
+  b.ip[0] = 198, b.port = 2;
+  other.ip[0] = 203;
+  int allowed = 0;
+  for (int i = 0; i < 20; ++i) allowed += limit.allow(a, 1'000) ? 1 : 0;
+  EXPECT_EQ(allowed, 5);
+  Address a_other_port = a;
+  a_other_port.port = 9;
+  EXPECT_FALSE(limit.allow(a_other_port, 1'000));  // one host, one budget
+  EXPECT_TRUE(limit.allow(a, 1'100));              // 100 ms at 10/s: one more
+  EXPECT_FALSE(limit.allow(a, 1'100));
+  EXPECT_TRUE(limit.allow(b, 1'100));
+  EXPECT_FALSE(limit.allow(other, 1'100));  // the table holds two busy sources
+  EXPECT_TRUE(limit.allow(other, 3'000));   // b refilled by then and made room
+  EXPECT_LE(limit.sources(), 2u);
+}
+
