@@ -9,6 +9,7 @@
 
 #include <fstream>
 #include <memory>
+#include <vector>
 
 #include "wg/device.hpp"
 
@@ -135,13 +136,41 @@ void HostNetwork::ensure_route(const Ipv4Net& dst, const std::string& link, cons
   if (err < 0) fail("cannot route " + dst.to_string() + " via " + link, err);
 }
 
+void HostNetwork::remove_other_mesh_addresses(const std::string& link, const Ipv4& keep) {
+  int index = ifindex(link);
+  if (index <= 0) return;
+  nl_cache* cache = nullptr;
+  int err = rtnl_addr_alloc_cache(sock_, &cache);
+  if (err < 0) fail("cannot list the addresses of " + link, err);
+  std::vector<Addr> stale;
+  for (nl_object* o = nl_cache_get_first(cache); o; o = nl_cache_get_next(o)) {
+    auto* a = reinterpret_cast<rtnl_addr*>(o);
+    nl_addr* local = rtnl_addr_get_local(a);
+    if (rtnl_addr_get_ifindex(a) != index || rtnl_addr_get_family(a) != AF_INET || !local ||
+        nl_addr_get_len(local) != 4)
+      continue;
+    const auto* b = static_cast<const uint8_t*>(nl_addr_get_binary_addr(local));
+    Ipv4 ip{uint32_t{b[0]} << 24 | uint32_t{b[1]} << 16 | uint32_t{b[2]} << 8 | b[3]};
+    if (ip == keep || !config_.network.contains(ip)) continue;
+    nl_object_get(o);
+    stale.emplace_back(a);
+  }
+  nl_cache_free(cache);
+  for (const auto& a : stale) {
+    err = rtnl_addr_delete(sock_, a.get(), 0);
+    if (err < 0 && err != -NLE_NOADDR && err != -NLE_OBJ_NOTFOUND) fail("cannot remove a stale address from " + link, err);
+  }
+}
+
 std::optional<std::string> HostNetwork::configure(const Ipv4Net& subnet) {
   Ipv4 self{subnet.base.value + 1};
   if (!link_exists(config_.wg_interface)) throw DeviceError("no WireGuard interface " + config_.wg_interface);
   ensure_address(config_.wg_interface, self.to_string() + "/32");
+  remove_other_mesh_addresses(config_.wg_interface, self);
   set_up_and_mtu(config_.wg_interface, config_.mtu);
   ensure_bridge();
   ensure_address(config_.bridge, self.to_string() + "/" + std::to_string(subnet.prefix));
+  remove_other_mesh_addresses(config_.bridge, self);
   set_up_and_mtu(config_.bridge, std::nullopt);
   ensure_route(config_.network, config_.wg_interface, self);
   if (config_.access_range) ensure_route(*config_.access_range, config_.wg_interface, self);

@@ -39,6 +39,8 @@ class HostNetwork {
   // kernel has none).
   void create_wireguard_link();
   // Address, MTU, up, cluster route, bridge and forwarding for this machine's /24. Idempotent.
+  // Addresses in the cluster network other than this /24's .1 are removed from both links: a
+  // machine that lost its /24 to a concurrent claim must not keep answering for it locally.
   // Returns the previous ip_forward value when this call turned it on.
   std::optional<std::string> configure(const Ipv4Net& subnet);
   // Removes the bridge, the cluster route and (when asked: kernel links) the WireGuard link.
@@ -53,6 +55,8 @@ class HostNetwork {
   void ensure_bridge();
   void set_up_and_mtu(const std::string& name, std::optional<uint32_t> mtu);
   void ensure_address(const std::string& link, const std::string& cidr);
+  // Removes the IPv4 addresses of `link` inside the cluster network except `keep` (its local address).
+  void remove_other_mesh_addresses(const std::string& link, const Ipv4& keep);
   void ensure_route(const Ipv4Net& dst, const std::string& link, const Ipv4& source);
   void delete_route(const Ipv4Net& dst, int ifindex);
   void delete_link(const std::string& name);
