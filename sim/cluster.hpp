@@ -96,8 +96,7 @@ class SimCluster {
   const std::vector<uint64_t>& first_seen() const { return first_seen_; }  // UINT64_MAX: not yet
   void count_bytes(bool on) { count_bytes_ = on; }
   uint64_t bytes_sent() const { return bytes_sent_; }
-  // Subnet claiming as the agent does it: each up node settles every 2 s once joined.
-  // Every node settles a /24 of `network` as the agent does (crdt::SubnetSettler).
+  // Every node settles a /24 of `network` with the agent's own schedule (crdt::SubnetSettler).
   // `broken_gate` (test-only): they claim before their first sync, which the invariants must catch.
   void claim_subnets(const Ipv4Net& network, bool broken_gate = false);
   // Gossips what node i's replica wrote since the last call (its outbox).

@@ -1,5 +1,5 @@
 // Paths through NATs in virtual time: every pair of machines runs the agent's PathSelector
-// (stun/path_select.hpp) on both ends, fed as the agent feeds it (candidates ranked by
+// (paths/path_select.hpp) on both ends, fed as the agent feeds it (candidates ranked by
 // paths::rank_candidates, the device's endpoint, handshake time and received bytes, a relay when
 // PathSelector::wants_relay says so), against a model of WireGuard devices and NATs:
 //
