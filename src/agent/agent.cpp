@@ -587,4 +587,5 @@ void Agent::answer_dns(std::span<const uint8_t> bytes, bool tcp, const boost::as
   if (r.cacheable) dns_cache_.store(bytes, tcp, r.response, r.bytes);
   reply(std::move(r.bytes));
 }
+
 }  // namespace weft::agent

@@ -133,6 +133,7 @@ class Agent {
   void reconcile_mesh(uint64_t now);
   wg::PeerSet wanted_mesh_peers(uint64_t now) const;
   std::set<crdt::OwnerId> live_members() const;
+  bool is_live(const crdt::OwnerId& id) const;  // as live_members() holds it, one lookup
   std::string peers_json();
   // Relay (agent_relay.cpp).
   std::vector<crdt::OwnerId> relay_capable_members() const;

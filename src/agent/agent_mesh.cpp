@@ -196,12 +196,22 @@ void Agent::publish_observed(const wg::PeerSet& wanted, const wg::DeviceStatus& 
 
 // Machines whose records are served (DNS) and who are peers (WireGuard): alive or suspect, and
 // this one. A member is out only once SWIM declares it dead or it left.
+namespace {
+bool live_state(gossip::MemberState s) { return s == gossip::MemberState::alive || s == gossip::MemberState::suspect; }
+}  // namespace
+
 std::set<crdt::OwnerId> Agent::live_members() const {
   std::set<crdt::OwnerId> live;
   for (const gossip::Member& m : membership_->members())
-    if (m.state == gossip::MemberState::alive || m.state == gossip::MemberState::suspect) live.insert(m.id);
+    if (live_state(m.state)) live.insert(m.id);
   live.insert(replica_->id());
   return live;
+}
+
+bool Agent::is_live(const crdt::OwnerId& id) const {
+  if (id == replica_->id()) return true;
+  const gossip::Member* m = membership_->members().find(id);
+  return m && live_state(m->state);
 }
 
 // Every machine peer, and the live access sessions of this machine.

@@ -1,4 +1,4 @@
-// The relay, both roles (the pure table and frame codec: stun/relay.hpp).
+// The relay, both roles (the pure table and frame codec: paths/relay.hpp).
 // As an end: for a peer without a working direct path, bind with the pair's relay (a sealed
 // RelayBind every 20 s) and, once the relay says both ends are bound, open a local proxy socket
 // on 127.0.0.1: path selection may then point the peer's WireGuard endpoint at it. What
@@ -111,8 +111,7 @@ void Agent::on_relay_bind(const crdt::OwnerId& sender, const gossip::RelayBind& 
     return;
   }
   // Only for pairs of live members: a made-up peer id costs the relay nothing.
-  auto live = live_members();
-  if (!live.contains(sender) || !live.contains(bind.peer)) {
+  if (!is_live(sender) || !is_live(bind.peer)) {
     ++relay_refused_not_live_;
     return;
   }

@@ -55,7 +55,7 @@ void ControlStreams::admit(tcp::socket socket) {
   // One source cannot hold the slots an honest member needs to sync.
   size_t from_source = 0;
   for (const auto& l : links_)
-    if (l->inbound && !l->proven && l->source == peer.address()) ++from_source;
+    if (unproven(*l) && l->source == peer.address()) ++from_source;
   if (from_source >= limits_.max_unproven_per_source) return refuse(counters_.refused_source);
   if (links_.size() >= limits_.max_links && !make_room()) return refuse(counters_.refused);
   auto link = std::make_shared<Link>(io_);
@@ -81,7 +81,7 @@ void ControlStreams::admit(tcp::socket socket) {
 bool ControlStreams::make_room() {
   std::shared_ptr<Link> oldest;
   for (const auto& l : links_)
-    if (l->inbound && !l->proven && (!oldest || l->opened < oldest->opened)) oldest = l;
+    if (unproven(*l) && (!oldest || l->opened < oldest->opened)) oldest = l;
   if (!oldest) return false;
   ++counters_.evicted;
   close(oldest);
@@ -101,7 +101,7 @@ void ControlStreams::read(std::shared_ptr<Link> link) {
     if (ec || link->closed) return close(link);
     uint32_t len = uint32_t{(*header)[0]} << 24 | uint32_t{(*header)[1]} << 16 | uint32_t{(*header)[2]} << 8 | (*header)[3];
     // Until a frame has opened, an inbound link is a stranger's: its frames stay small.
-    uint32_t cap = link->inbound && !link->proven ? std::min(max_frame_, limits_.max_first_frame) : max_frame_;
+    uint32_t cap = unproven(*link) ? std::min(max_frame_, limits_.max_first_frame) : max_frame_;
     if (len > cap || len < min_frame_) {
       ++counters_.oversized;
       return close(link);
@@ -120,7 +120,7 @@ void ControlStreams::read_body(std::shared_ptr<Link> link) {
     std::vector<uint8_t> frame = std::move(link->frame);
     link->frame.clear();
     link->frame_got = 0;
-    if (link->inbound && !link->proven) unproven_bytes_ -= frame.size();
+    if (unproven(*link)) unproven_bytes_ -= frame.size();
     link->used = std::chrono::steady_clock::now();
     on_frame_(frame, link->peer, [this, link](const crdt::OwnerId& sender) {
       if (link->closed) return;
@@ -144,7 +144,7 @@ void ControlStreams::read_body(std::shared_ptr<Link> link) {
     if (ec || link->closed) return close(link);
     size_t next = std::min(link->frame_length, std::max(link->frame.size() * 2, size_t{64} << 10));
     size_t growth = next - link->frame.size();
-    if (link->inbound && !link->proven) {
+    if (unproven(*link)) {
       if (unproven_bytes_ + growth > limits_.unproven_bytes_budget) {
         ++counters_.pre_auth_budget;
         return close(link);

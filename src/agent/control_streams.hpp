@@ -88,7 +88,10 @@ class ControlStreams {
   bool make_room();
   void read(std::shared_ptr<Link> link);
   void read_body(std::shared_ptr<Link> link);
-  size_t unproven_share(const Link& link) const { return link.inbound && !link.proven ? link.frame.size() : 0; }
+  // A stranger's link: inbound, and no frame of it has opened yet. Outbound links go to an
+  // address we chose.
+  static bool unproven(const Link& link) { return link.inbound && !link.proven; }
+  size_t unproven_share(const Link& link) const { return unproven(link) ? link.frame.size() : 0; }
   void write(std::shared_ptr<Link> link);
   void bind(const std::shared_ptr<Link>& link, const crdt::OwnerId& member);
   void close(const std::shared_ptr<Link>& link);

@@ -65,14 +65,14 @@ class SubnetClaimer {
   Ipv4Net network_;
 };
 
-// When a machine settles its /24, for the agent and weft-sim alike: every kEveryMs once it may
-// claim (it founded the cluster, or has completed a sync with it, now or in an earlier run:
-// never from a partial view), and only when a claim changed since it last settled (settle()
-// reads the claim records alone, so with none changed it would do nothing).
 // Whether a machine may claim, and its claim is confirmed: it founded the cluster, or it has
 // completed a sync with it, in this run or an earlier one.
 inline bool synced_with_cluster(bool founder, bool synced_before, bool joined) { return founder || synced_before || joined; }
 
+// When a machine settles its /24, for the agent and weft-sim alike: every kEveryMs once it may
+// claim (it founded the cluster, or has completed a sync with it, now or in an earlier run:
+// never from a partial view), and only when a claim changed since it last settled (settle()
+// reads the claim records alone, so with none changed it would do nothing).
 class SubnetSettler {
  public:
   static constexpr uint64_t kEveryMs = 2'000;
